@@ -1,0 +1,15 @@
+"""relkd_mm: relational knowledge distillation for OpenMMLab.
+
+Importing the package applies the upstream compatibility patches
+(:mod:`relkd_mm.compat`) and registers every component: losses,
+connectors, algorithms and hooks into MMRazor's registries; backbones,
+datasets and transforms into MMPretrain's.
+"""
+from . import compat
+
+compat.apply_all()
+
+from .version import __version__  # noqa: E402
+from . import datasets, engine, models  # noqa: E402,F401
+
+__all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']

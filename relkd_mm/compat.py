@@ -1,0 +1,231 @@
+"""Patches that make the pinned OpenMMLab stack work on current PyTorch.
+
+Every upstream breakage that relkd_mm works around lives in this module, one
+function per breakage, each with the reason and the upstream issue. Each patch
+
+* checks that its breakage is actually present and does nothing otherwise
+  (on a stack where upstream is fixed, or torch and torchvision match), and
+* is idempotent: applying it twice changes nothing the second time.
+
+:func:`apply_all` runs them in dependency order. It must run before any
+``mm*`` package is imported: MMRazor registers its modules at import time and
+MMEngine caches ``torch.load`` in its checkpoint loaders (see ``stack.md``,
+breakage 8). ``import relkd_mm`` calls it, and so does every script in
+``tools/`` before its first ``mm*`` import.
+"""
+import importlib
+import importlib.util
+import sys
+
+import numpy as np
+import torch
+
+#: Names of the patches that were applied in this process, in order.
+APPLIED = []
+
+
+def _mark(name):
+    if name not in APPLIED:
+        APPLIED.append(name)
+
+
+# ---------------------------------------------------------------------------
+# 1. torchvision: CUDA-only wheel beside a CPU torch.
+# ---------------------------------------------------------------------------
+def _torchvision_ops_missing_error(exc):
+    return (isinstance(exc, RuntimeError) and 'torchvision::' in str(exc)
+            and 'does not exist' in str(exc))
+
+
+def patch_torchvision_fake_kernels():
+    """Let ``import torchvision`` succeed when its C++ extension is unusable.
+
+    Why: the only torchvision 0.28 wheel on the registry is a CUDA build. Its
+    extension cannot load against the CPU torch 2.13 wheel, and
+    ``torchvision/_meta_registrations.py`` then registers fake kernels for
+    ``torchvision::nms``/``qnms`` without checking that the ops exist (every
+    other registration there is guarded by ``extension._has_ops()``), so the
+    import raises ``RuntimeError: operator torchvision::nms does not exist``.
+    mmpretrain imports torchvision at module level.
+    Upstream: pytorch/vision#9085 (fix proposed in PR #9086).
+
+    Fix: only if importing torchvision fails with exactly that error, retry
+    the import with ``torch.library.register_fake`` tolerating
+    "does not exist" for ``torchvision::*`` ops while the extension is known
+    not to have loaded; the original ``register_fake`` is restored right
+    after. Transforms, models and box ops work afterwards; ``nms``,
+    ``deform_conv2d`` and ``torchvision.io`` do not (relkd_mm uses none).
+    """
+    if 'torchvision' in sys.modules:
+        return  # imported fine already (or patched before): nothing to do
+    if importlib.util.find_spec('torchvision') is None:
+        return
+    try:
+        importlib.import_module('torchvision')
+        return  # no breakage: torch and torchvision match
+    except RuntimeError as exc:
+        if not _torchvision_ops_missing_error(exc):
+            raise
+    for name in [m for m in sys.modules
+                 if m == 'torchvision' or m.startswith('torchvision.')]:
+        del sys.modules[name]
+
+    original = torch.library.register_fake
+
+    def tolerant_register_fake(op, *args, **kwargs):
+        register = original(op, *args, **kwargs)
+        if not (isinstance(op, str) and op.startswith('torchvision::')):
+            return register
+        ext = sys.modules.get('torchvision.extension')
+        if ext is None or ext._has_ops():
+            return register
+
+        def guarded(fn):
+            try:
+                return register(fn)
+            except RuntimeError as exc:
+                if _torchvision_ops_missing_error(exc):
+                    return fn
+                raise
+
+        return guarded
+
+    torch.library.register_fake = tolerant_register_fake
+    try:
+        importlib.import_module('torchvision')
+    finally:
+        torch.library.register_fake = original
+    _mark('torchvision_fake_kernels')
+
+
+# ---------------------------------------------------------------------------
+# 2. mmrazor: quantization tables built from torch 1.13 helpers.
+# ---------------------------------------------------------------------------
+def patch_mmrazor_quantization_helpers():
+    """Provide the torch 1.13 quantization helpers MMRazor imports.
+
+    Why: ``mmrazor/structures/quantization/backend_config/*.py`` build
+    backend tables at import time from ``reverse2``, ``reverse3`` and
+    ``reverse_sequential_wrapper2`` (``torch.ao.quantization.
+    fuser_method_mappings``) and from three private ``BackendPatternConfig``
+    setters, all removed after torch 1.13. When the import fails MMRazor
+    swaps in placeholders that raise ``ImportError: torch>=1.13 is not
+    installed properly`` on first use, i.e. on ``import mmrazor.models``.
+    Upstream: open-mmlab/mmrazor#615, #632.
+
+    Fix: add the missing helpers (with their torch 1.13 semantics) and no-op
+    setters. MMRazor's quantization stays unusable; distillation never
+    touches it.
+    """
+    from torch.ao.quantization import fuser_method_mappings as fmm
+    from torch.ao.quantization.backend_config import BackendPatternConfig
+
+    # The attribute only exists once the submodule is imported.
+    importlib.import_module('torch.ao.quantization.backend_config.utils')
+
+    changed = False
+    if not hasattr(fmm, 'reverse2'):
+        def reverse2(f):
+            return lambda is_qat, x, y: f(is_qat, y, x)
+
+        def reverse3(f):
+            return lambda is_qat, x, w: f(is_qat, w[1], w[0], x)
+
+        def reverse_sequential_wrapper2(sequential):
+            return lambda is_qat, x, y: sequential(y, x)
+
+        fmm.reverse2 = getattr(fmm, '_reverse2', reverse2)
+        fmm.reverse3 = getattr(fmm, '_reverse3', reverse3)
+        fmm.reverse_sequential_wrapper2 = reverse_sequential_wrapper2
+        changed = True
+
+    def _return_self(self, *args, **kwargs):
+        return self
+
+    for name in ('_set_overwrite_output_fake_quantize',
+                 '_set_overwrite_output_observer',
+                 '_set_input_output_observed'):
+        if not hasattr(BackendPatternConfig, name):
+            setattr(BackendPatternConfig, name, _return_self)
+            changed = True
+    if changed:
+        _mark('mmrazor_quantization_helpers')
+
+
+# ---------------------------------------------------------------------------
+# 3. numpy >= 2.4: np.in1d removed.
+# ---------------------------------------------------------------------------
+def patch_numpy_in1d():
+    """Alias ``np.in1d`` to ``np.isin``.
+
+    Why: numpy 2.4 removed ``np.in1d`` (deprecated since 2.0); mmpretrain
+    1.2.0's retrieval metrics (``mmpretrain/evaluation/metrics/retrieval.py``)
+    still call it. ``np.isin`` on 1-D inputs is the documented replacement.
+    Upstream: not fixed in mmpretrain 1.2.0, its last release.
+    """
+    if hasattr(np, 'in1d'):
+        return
+    np.in1d = lambda ar1, ar2, *args, **kwargs: np.isin(  # noqa: E731
+        np.ravel(ar1), ar2, *args, **kwargs)
+    _mark('numpy_in1d')
+
+
+# ---------------------------------------------------------------------------
+# 4. torch >= 2.6: torch.load(weights_only=True) by default.
+# ---------------------------------------------------------------------------
+def patch_mmengine_checkpoint_loading():
+    """Route MMEngine's local checkpoint loading through relkd_mm's loader.
+
+    Why: torch >= 2.6 defaults to ``torch.load(weights_only=True)``;
+    mmengine 0.10.7 calls ``torch.load`` without the argument, so
+    ``--resume``, ``load_from`` and full-checkpoint ``teacher_ckpt`` fail
+    with ``UnpicklingError ... HistoryBuffer``. Upstream:
+    open-mmlab/mmengine#1655 (PR #1650).
+
+    Fix: replace the scheme handler for local paths (and ``file://``-less
+    plain paths) with :func:`relkd_mm.runner.checkpoint.load_checkpoint_file`,
+    which keeps ``weights_only=True`` and allow-lists exactly the types
+    MMEngine and RepDistiller checkpoints contain. Full unpickling happens
+    only for files the user trusts (``--resume`` of their own run), never as
+    a global default.
+    """
+    if not _torch_load_defaults_to_weights_only():
+        return
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from relkd_mm.runner.checkpoint import load_checkpoint_file
+    if CheckpointLoader._schemes.get('') is load_checkpoint_file:
+        return
+    CheckpointLoader.register_scheme(prefixes='', force=True)(
+        load_checkpoint_file)
+    _mark('mmengine_checkpoint_loading')
+
+
+def _torch_load_defaults_to_weights_only():
+    import inspect
+    import os
+    if os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0') not in ('',
+                                                                      '0'):
+        return False
+    default = inspect.signature(torch.load).parameters['weights_only'].default
+    if default is None:  # torch >= 2.6 resolves ``None`` to ``True``
+        return _torch_version() >= (2, 6)
+    return bool(default)
+
+
+def _torch_version():
+    return tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
+
+
+def apply_all():
+    """Apply every patch whose breakage is present; safe to call again."""
+    patch_torchvision_fake_kernels()
+    patch_numpy_in1d()
+    patch_mmrazor_quantization_helpers()
+    patch_mmengine_checkpoint_loading()
+    return list(APPLIED)
+
+
+__all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
+           'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
+           'patch_mmengine_checkpoint_loading']

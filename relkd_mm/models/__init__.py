@@ -1,0 +1,1 @@
+from . import algorithms, backbones, connectors, losses  # noqa: F401

@@ -1,0 +1,147 @@
+"""Relation maths shared by the relational losses.
+
+Every relational loss in relkd_mm compares *relations* between samples (or
+classes) rather than the samples' outputs themselves. The three building
+blocks live here, once:
+
+* :func:`pairwise_distances` -- Euclidean distances between rows (REFILLED's
+  tuple levels and mining).
+* :func:`edge_discrepancy` -- ``||e^S_ab - e^T_ab||^2`` between the unit
+  difference vectors ("edges") of two graphs over the same vertices, from
+  Gram matrices, without materialising the ``N x N x D`` edge tensors (VRM).
+* :func:`similarity_logits`, :func:`soft_cross_entropy` and
+  :func:`kl_divergence` -- similarity distributions and their divergences,
+  with an optional mask of valid entries (RRD, REFILLED).
+
+All functions compute in float32 whatever the input dtype, so that under
+AMP a loss is never evaluated in fp16/bf16.
+"""
+import torch
+import torch.nn.functional as F
+
+
+def _fp32(x):
+    return x.float() if x.dtype != torch.float64 else x
+
+
+def pairwise_distances(x, y=None, squared=False, eps=1e-12):
+    """Euclidean distances between the rows of ``x`` and the rows of ``y``.
+
+    Computed as ``||x||^2 + ||y||^2 - 2 x y^T`` (one matrix product, no
+    ``N x M x D`` tensor), clamped at zero against round-off.
+
+    Args:
+        x (Tensor): ``(N, D)``.
+        y (Tensor, optional): ``(M, D)``; ``x`` when omitted (then the
+            diagonal is exactly zero).
+        squared (bool): Return squared distances.
+        eps (float): The square root is taken of ``max(d^2, eps)`` so that
+            its gradient stays finite for identical rows.
+
+    Returns:
+        Tensor: ``(N, M)`` distances, float32.
+    """
+    x = _fp32(x)
+    same = y is None
+    y = x if same else _fp32(y)
+    sq = (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1).unsqueeze(0) -
+          2.0 * x @ y.t()).clamp_min(0)
+    if same:
+        sq = sq - torch.diag_embed(torch.diagonal(sq))
+    if squared:
+        return sq
+    dist = sq.clamp_min(eps).sqrt()
+    if same:
+        dist = dist * (1 - torch.eye(len(x), device=x.device, dtype=x.dtype))
+    return dist
+
+
+def edge_discrepancy(vs, vt, eps=1e-8):
+    """Per-edge discrepancy of two graphs over the same ``N`` vertices.
+
+    The edge from vertex ``a`` to ``b`` is the unit difference vector
+    ``e_ab = (v_a - v_b) / max(||v_a - v_b||, eps)``; the discrepancy is
+    ``d_ab = ||e^S_ab - e^T_ab||^2``. Expanding the square,
+
+    ``d_ab = |dS_ab|^2/nS_ab^2 + |dT_ab|^2/nT_ab^2 - 2 <dS_ab, dT_ab>/(nS nT)``
+
+    with ``dS_ab = s_a - s_b`` and ``nS_ab = max(|dS_ab|, eps)``, and every
+    inner product comes from the Gram matrices ``S S^T``, ``T T^T`` and
+    ``S T^T``. Memory is ``O(N^2)`` instead of the ``O(N^2 D)`` of the edge
+    tensors. A zero-length edge (identical vertices) has a zero edge vector,
+    as its clamped normalisation gives, never NaN.
+
+    Args:
+        vs (Tensor): ``(N, D)`` vertices of the first (student) graph.
+        vt (Tensor): ``(N, D)`` vertices of the second (teacher) graph.
+        eps (float): Lower bound of an edge's length.
+
+    Returns:
+        Tensor: ``(N, N)`` symmetric matrix of ``d_ab``, zero diagonal,
+        float32.
+    """
+    vs, vt = _fp32(vs), _fp32(vt)
+    gss, gtt, gst = vs @ vs.t(), vt @ vt.t(), vs @ vt.t()
+    ds, dt, dst = (torch.diagonal(g) for g in (gss, gtt, gst))
+    len2_s = (ds[:, None] + ds[None, :] - 2 * gss).clamp_min(0)
+    len2_t = (dt[:, None] + dt[None, :] - 2 * gtt).clamp_min(0)
+    inner = dst[:, None] + dst[None, :] - gst - gst.t()
+    norm_s = len2_s.sqrt().clamp_min(eps)
+    norm_t = len2_t.sqrt().clamp_min(eps)
+    disc = (len2_s / norm_s.pow(2) + len2_t / norm_t.pow(2) -
+            2 * inner / (norm_s * norm_t))
+    return disc.clamp_min(0)
+
+
+def similarity_logits(query, keys, tau):
+    """``query keys^T / tau``: the logits of a similarity distribution.
+
+    Args:
+        query (Tensor): ``(N, D)``.
+        keys (Tensor): ``(K, D)``.
+        tau (float): Temperature.
+
+    Returns:
+        Tensor: ``(N, K)``, float32.
+    """
+    return _fp32(query) @ _fp32(keys).t() / tau
+
+
+def _masked(logits, mask):
+    logits = _fp32(logits)
+    if mask is None:
+        return logits
+    return logits.masked_fill(~mask, float('-inf'))
+
+
+def soft_cross_entropy(target_logits, pred_logits, mask=None):
+    """Row-wise ``-sum_k p_k log q_k`` with ``p = softmax(target_logits)``,
+    ``q = softmax(pred_logits)``, over the entries where ``mask`` is True.
+
+    Args:
+        target_logits (Tensor): ``(N, K)`` logits of the target ``p``.
+        pred_logits (Tensor): ``(N, K)`` logits of the prediction ``q``.
+        mask (BoolTensor, optional): ``(N, K)`` valid entries; each row
+            needs at least one.
+
+    Returns:
+        Tensor: ``(N,)`` float32.
+    """
+    p = F.softmax(_masked(target_logits, mask), dim=1)
+    log_q = F.log_softmax(_masked(pred_logits, mask), dim=1)
+    # 0 * -inf is NaN: invalid entries contribute exactly zero instead.
+    return -torch.where(p > 0, p * log_q, torch.zeros_like(p)).sum(1)
+
+
+def kl_divergence(target_logits, pred_logits, mask=None):
+    """Row-wise ``KL(p || q) = sum_k p_k (log p_k - log q_k)``, arguments as
+    in :func:`soft_cross_entropy`.
+
+    Returns:
+        Tensor: ``(N,)`` float32.
+    """
+    log_p = F.log_softmax(_masked(target_logits, mask), dim=1)
+    log_q = F.log_softmax(_masked(pred_logits, mask), dim=1)
+    p = log_p.exp()
+    terms = torch.where(p > 0, p * (log_p - log_q), torch.zeros_like(p))
+    return terms.sum(1)
