@@ -1,0 +1,134 @@
+"""Datasets read from local files only: no download, no archive checksums.
+
+mmpretrain's ``CIFAR100`` verifies the md5 of the official archive members
+and ``FashionMNIST`` expects the idx files un-gzipped (and downloads them
+otherwise). On machines without internet, with pre-extracted copies, the
+files of Debian's ``dataset-fashion-mnist`` package (gzipped idx) or small
+generated files in the same formats, these classes read the same formats
+and fail with a message naming the missing file instead.
+"""
+import gzip
+import os.path as osp
+import pickle
+
+import numpy as np
+from mmpretrain.datasets import CIFAR100, BaseDataset
+from mmpretrain.datasets.categories import FASHIONMNIST_CATEGORITES
+from mmpretrain.registry import DATASETS
+
+#: Where Debian's ``dataset-fashion-mnist`` package installs the idx files.
+DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+
+
+def _require_file(path, dataset, hint):
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{dataset}: missing file {path!r}. {hint}')
+
+
+@DATASETS.register_module()
+class LocalCIFAR100(CIFAR100):
+    """CIFAR-100 from the python pickle files (``cifar-100-python/train``,
+    ``test``, ``meta``) under ``data_root``, without md5 checks or download.
+
+    Args:
+        data_root (str): The folder that holds ``cifar-100-python/``.
+        split (str): ``'train'`` or ``'test'``.
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR100`.
+    """
+
+    def __init__(self, data_root='', split='train', **kwargs):
+        kwargs['download'] = False
+        super().__init__(data_root=data_root, split=split, **kwargs)
+
+    def _check_integrity(self):
+        root = self.data_prefix['root']
+        files = [f for f, _ in self.train_list + self.test_list]
+        for name in files + [self.meta['filename']]:
+            _require_file(
+                osp.join(root, self.base_folder, name),
+                type(self).__name__,
+                'Extract the official cifar-100-python.tar.gz into '
+                f'data_root={root!r} (it must contain cifar-100-python/).')
+        return True
+
+    def _load_meta(self):
+        path = osp.join(self.data_prefix['root'], self.base_folder,
+                        self.meta['filename'])
+        with open(path, 'rb') as f:
+            data = pickle.load(f, encoding='latin1')
+        self._metainfo.setdefault('classes', data[self.meta['key']])
+
+
+def _read_idx(path):
+    """Read an idx (SN3 pascalvincent) file, gzipped or not."""
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rb') as f:
+        data = f.read()
+    magic = int.from_bytes(data[0:4], 'big')
+    ndim, code = magic % 256, magic // 256
+    if code != 8:  # unsigned byte, the only type (Fashion-)MNIST uses
+        raise ValueError(f'{path}: unsupported idx data type code {code}.')
+    shape = [int.from_bytes(data[4 * (i + 1):4 * (i + 2)], 'big')
+             for i in range(ndim)]
+    offset = 4 * (ndim + 1)
+    array = np.frombuffer(data, dtype=np.uint8, offset=offset)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f'{path}: header says {shape}, but the file holds '
+                         f'{array.size} values (truncated or corrupt).')
+    return array.reshape(shape)
+
+
+@DATASETS.register_module()
+class LocalFashionMNIST(BaseDataset):
+    """Fashion-MNIST from its four idx files, plain or gzipped.
+
+    By default the files of Debian's ``dataset-fashion-mnist`` package
+    (``apt-get install dataset-fashion-mnist``). Images are 28 x 28 grey
+    ``uint8`` arrays, labels 0..9.
+
+    Args:
+        data_root (str): Folder with ``{train,t10k}-{images-idx3,labels-idx1}
+            -ubyte[.gz]``. Defaults to :data:`DEBIAN_FASHION_MNIST`.
+        split (str): ``'train'`` or ``'test'``.
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
+            (e.g. ``indices=N`` for the first N samples).
+    """
+
+    METAINFO = {'classes': FASHIONMNIST_CATEGORITES}
+    prefixes = {'train': 'train', 'test': 't10k'}
+
+    def __init__(self, data_root=DEBIAN_FASHION_MNIST, split='train',
+                 **kwargs):
+        if split not in self.prefixes:
+            raise ValueError(f"split={split!r}: use 'train' or 'test'.")
+        self.split = split
+        super().__init__(ann_file='', data_root=data_root,
+                         data_prefix=dict(root=''), **kwargs)
+
+    def _file(self, kind):
+        stem = osp.join(self.data_root,
+                        f'{self.prefixes[self.split]}-{kind}-ubyte')
+        for path in (stem, stem + '.gz'):
+            if osp.isfile(path):
+                return path
+        raise FileNotFoundError(
+            f'{type(self).__name__}: neither {stem!r} nor {stem + ".gz"!r} '
+            'exists. Install the Debian package `dataset-fashion-mnist` '
+            f'(files in {DEBIAN_FASHION_MNIST}) or set data_root to a '
+            'folder with the idx files.')
+
+    def load_data_list(self):
+        imgs = _read_idx(self._file('images-idx3'))
+        labels = _read_idx(self._file('labels-idx1'))
+        if len(imgs) != len(labels):
+            raise ValueError(
+                f'{type(self).__name__}: {len(imgs)} images but '
+                f'{len(labels)} labels in {self.data_root!r}.')
+        num_classes = len(self.METAINFO['classes'])
+        if labels.size and labels.max() >= num_classes:
+            raise ValueError(
+                f'{type(self).__name__}: label {int(labels.max())} in '
+                f'{self.data_root!r} is outside 0..{num_classes - 1}.')
+        return [dict(img=img, gt_label=int(label))
+                for img, label in zip(imgs, labels)]
