@@ -15,6 +15,7 @@ breakage 8). ``import relkd_mm`` calls it, and so does every script in
 """
 import importlib
 import importlib.util
+import os
 import sys
 
 import numpy as np
@@ -217,15 +218,87 @@ def _torch_version():
     return tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
 
 
+# ---------------------------------------------------------------------------
+# 5. mmengine: ``relkd_mm::`` config paths.
+# ---------------------------------------------------------------------------
+def patch_mmengine_config_scope():
+    """Let configs name relkd_mm's configs as ``relkd_mm::path``.
+
+    Why: MMRazor's configs build teachers and students with
+    ``dict(cfg_path='mmpretrain::resnet/...')`` (MMEngine's hub). MMEngine
+    0.10.7 accepts only the packages of a hard-coded table
+    (``mmengine.config.utils.MODULE2PACKAGE``) there: ``AssertionError:
+    mmengine does not support to load relkd_mm config``. Upstream:
+    open-mmlab/mmengine#1410 (fix proposed in PR #1411, not merged).
+
+    Fix: add ``relkd_mm`` to the table, so that
+    ``cfg_path='relkd_mm::_base_/models/cifar100/resnet56.py'`` works like
+    MMRazor's own ``mmpretrain::`` paths.
+    """
+    from mmengine.config import utils
+    if 'relkd_mm' in utils.MODULE2PACKAGE:
+        return
+    utils.MODULE2PACKAGE['relkd_mm'] = 'relkd_mm'
+    _mark('mmengine_config_scope')
+
+
+def patch_mmengine_installed_path():
+    """Find the package directory of editable (PEP 660) installs.
+
+    Why: ``mmengine.utils.get_installed_path`` joins the distribution's
+    ``location`` with the package name. For a PEP 660 editable install
+    (``pip install -e .``, how relkd_mm is installed) the location is
+    ``site-packages`` while the code stays in the checkout, so every
+    ``relkd_mm::`` config path resolves to a directory that does not exist.
+    Upstream: no issue found; mmengine relies on ``pkg_resources``
+    locations, which PEP 660 editable installs do not provide.
+
+    Fix: when the path MMEngine computes does not exist but the package is
+    importable, return the directory the import system finds.
+    """
+    import mmengine.config.config as config_module
+    import mmengine.hub.hub as hub_module
+    import mmengine.utils as utils_module
+    import mmengine.utils.package_utils as package_utils
+
+    original = package_utils.get_installed_path
+    if getattr(original, '_relkd_mm_patched', False):
+        return
+    spec = importlib.util.find_spec('relkd_mm')
+    try:
+        broken = not os.path.isdir(original('relkd_mm'))
+    except Exception:  # not installed at all: nothing to fix here
+        broken = False
+    if spec is None or not broken:
+        return
+
+    def get_installed_path(package):
+        path = original(package)
+        if os.path.isdir(path):
+            return path
+        found = importlib.util.find_spec(package)
+        if found is not None and found.origin is not None:
+            return os.path.dirname(found.origin)
+        return path
+
+    get_installed_path._relkd_mm_patched = True
+    for module in (package_utils, utils_module, hub_module, config_module):
+        module.get_installed_path = get_installed_path
+    _mark('mmengine_installed_path')
+
+
 def apply_all():
     """Apply every patch whose breakage is present; safe to call again."""
     patch_torchvision_fake_kernels()
     patch_numpy_in1d()
     patch_mmrazor_quantization_helpers()
     patch_mmengine_checkpoint_loading()
+    patch_mmengine_config_scope()
+    patch_mmengine_installed_path()
     return list(APPLIED)
 
 
 __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
-           'patch_mmengine_checkpoint_loading']
+           'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
+           'patch_mmengine_installed_path']

@@ -5,6 +5,9 @@
 dataset_type = 'LocalCIFAR100'
 data_root = 'data/cifar100'
 data_preprocessor = dict(
+    # The scope is explicit so that a distiller (built in MMRazor's scope)
+    # finds it too: the runner copies this dict into `model` (stack.md).
+    type='mmpretrain.ClsDataPreprocessor',
     num_classes=100,
     # (0.5071, 0.4867, 0.4408) and (0.2675, 0.2565, 0.2761) times 255
     mean=[129.3105, 124.1085, 112.404],

@@ -3,6 +3,9 @@
 dataset_type = 'LocalFashionMNIST'
 data_root = '/usr/share/datasets/fashion-mnist'
 data_preprocessor = dict(
+    # The scope is explicit so that a distiller (built in MMRazor's scope)
+    # finds it too: the runner copies this dict into `model` (stack.md).
+    type='mmpretrain.ClsDataPreprocessor',
     num_classes=10,
     mean=[72.94],  # 0.2860 * 255
     std=[90.02],  # 0.3530 * 255

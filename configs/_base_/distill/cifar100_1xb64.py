@@ -1,0 +1,19 @@
+# A single-teacher distillation on CIFAR-100 with RepDistiller's protocol.
+# Method configs fill in `architecture`, `teacher`, `teacher_ckpt` and the
+# distiller (recorders, losses, mappings).
+_base_ = [
+    '../datasets/cifar100_bs64.py',
+    '../schedules/cifar100_240e.py',
+    '../default_runtime.py',
+]
+
+model = dict(
+    _scope_='mmrazor',
+    type='SingleTeacherDistill',
+    architecture=dict(pretrained=False),
+    teacher=dict(pretrained=False),
+    distiller=dict(type='ConfigurableDistiller'),
+)
+find_unused_parameters = True
+# Reports the student's accuracy and the teacher's (prefixed `teacher.`).
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
