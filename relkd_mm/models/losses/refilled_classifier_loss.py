@@ -1,0 +1,180 @@
+"""REFILLED stage 2: the teacher's embedding-induced classifier."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmrazor.registry import MODELS
+
+from .relation import kl_divergence, similarity_logits
+
+CENTER_MODES = ('global', 'batch')
+
+
+@MODELS.register_module()
+class RefilledClassifierLoss(nn.Module):
+    """REFILLED stage 2: distil the classifier induced by teacher centres.
+
+    The classes present in the batch, ``C_b`` (ascending), are the columns.
+    With ``f_T(x_i)`` the raw teacher feature and ``c_k`` the unit class
+    centre of class ``k`` in the student's label space,
+
+    ``p_T,i = softmax_{k in C_b}(f_T(x_i) . c_k / tau)``
+    ``p_S,i = softmax_{k in C_b}(s_i,k / tau)`` (``s_i,k`` without the
+    division when ``student_tau=False``)
+
+    ``loss = loss_weight * mean_i w_i KL(p_T,i || p_S,i)``, without a
+    ``tau^2`` factor. ``w_i = 1`` unless ``weighted``: then
+    ``u_i = -log max_c softmax(teacher_logits_i)`` (the teacher's own head,
+    in its own label space), min-max scaled over the batch to ``[0, 1]``,
+    and ``w_i = 2 sigmoid(-u_i)``. The student's cross-entropy is not part
+    of this loss: it is the student head's own loss.
+
+    Args:
+        num_classes (int): Classes of the student task.
+        feat_dim (int): Dimension of the teacher's pooled feature.
+        loss_weight (float): ``lambda``. Defaults to 100 (2021 code).
+        tau (float): Temperature ``tau2``. Defaults to 2 (2021 code).
+        student_tau (bool): Divide the student's logits by ``tau`` too
+            (2021 code). The TPAMI code does not. Defaults to True.
+        centers (str): ``'global'``: centres over the whole training set,
+            held in the buffer ``centers`` ``(num_classes, feat_dim)`` that
+            :class:`~relkd_mm.engine.hooks.RefilledCentersHook` fills before
+            training (2021 and TPAMI code). ``'batch'``: centres of the
+            current batch (CVPR code). Defaults to ``'global'``.
+        weighted (bool): Adaptive per-sample emphasis from the teacher's
+            confidence (TPAMI ``wgkd``); ``forward`` then needs ``logits_T``.
+            Defaults to False.
+        eps (float): Lower bound of the norms in the L2 normalisation of the
+            centres and of the spread of ``u``. Defaults to 1e-12.
+    """
+
+    def __init__(self,
+                 num_classes,
+                 feat_dim,
+                 loss_weight=100.0,
+                 tau=2.0,
+                 student_tau=True,
+                 centers='global',
+                 weighted=False,
+                 eps=1e-12):
+        super().__init__()
+        if centers not in CENTER_MODES:
+            raise ValueError(f'RefilledClassifierLoss: centers={centers!r} '
+                             f'is not one of {CENTER_MODES}.')
+        if tau <= 0:
+            raise ValueError(f'RefilledClassifierLoss: tau={tau} must be > 0.')
+        self.num_classes = int(num_classes)
+        self.feat_dim = int(feat_dim)
+        self.loss_weight = loss_weight
+        self.tau = tau
+        self.student_tau = student_tau
+        self.center_mode = centers
+        self.weighted = weighted
+        self.eps = eps
+        if centers == 'global':
+            self.register_buffer(
+                'centers', torch.zeros(self.num_classes, self.feat_dim))
+            self.register_buffer('centers_ready', torch.tensor(False))
+            self._ready_checked = False
+
+    def set_centers(self, centers):
+        """Store unit class centres ``(num_classes, feat_dim)`` and mark
+        them ready."""
+        if tuple(centers.shape) != tuple(self.centers.shape):
+            raise ValueError(
+                'RefilledClassifierLoss: centres of shape '
+                f'{tuple(centers.shape)} for num_classes={self.num_classes}, '
+                f'feat_dim={self.feat_dim}.')
+        self.centers.copy_(centers)
+        self.centers_ready.fill_(True)
+
+    def forward(self, preds_S, feats_T, gt_labels, logits_T=None):
+        """Compute the loss.
+
+        Args:
+            preds_S (Tensor): ``(B, num_classes)`` student logits.
+            feats_T (Tensor): ``(B, feat_dim)`` or ``(B, feat_dim, 1, 1)``
+                raw teacher features.
+            gt_labels (Tensor): ``(B,)`` integer labels of the student task.
+            logits_T (Tensor, optional): ``(B, C_T)`` the teacher head's
+                logits, required when ``weighted``.
+
+        Returns:
+            Tensor: Scalar loss, float32.
+        """
+        # The teacher's logits f_T . c_k / tau are computed in fp32 even
+        # under AMP.
+        with torch.autocast(preds_S.device.type, enabled=False):
+            return self._forward(preds_S, feats_T, gt_labels, logits_T)
+
+    def _forward(self, preds_S, feats_T, gt_labels, logits_T):
+        feats = self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
+        present = torch.zeros(
+            self.num_classes, dtype=torch.bool, device=feats.device)
+        present[gt_labels] = True
+        if self.center_mode == 'batch':
+            sums = F.one_hot(gt_labels, self.num_classes).to(feats).t() @ feats
+            centers = F.normalize(sums, dim=1, eps=self.eps)
+        else:
+            centers = self._global_centers()
+        logits_t = similarity_logits(feats, centers, self.tau)
+        logits_s = preds_S.float()
+        if self.student_tau:
+            logits_s = logits_s / self.tau
+        mask = present.expand(len(feats), -1)
+        kl = kl_divergence(logits_t, logits_s, mask)
+        if self.weighted:
+            kl = kl * self.sample_weights(logits_T)
+        return self.loss_weight * kl.mean()
+
+    def sample_weights(self, logits_T):
+        """``w_i = 2 sigmoid(-u_i)`` with ``u_i = -log max_c p_T,c``
+        min-max scaled over the batch (all ``w_i = 1`` when every ``u_i`` is
+        equal)."""
+        with torch.no_grad():
+            u = -F.log_softmax(logits_T.float(), dim=1).amax(dim=1)
+            u = (u - u.min()) / (u.max() - u.min()).clamp_min(self.eps)
+            return 2 * torch.sigmoid(-u)
+
+    def _global_centers(self):
+        if not self._ready_checked:
+            if not bool(self.centers_ready):
+                raise RuntimeError(
+                    'RefilledClassifierLoss: the global class centres are '
+                    'not computed. Add `dict(type=\'RefilledCentersHook\')` '
+                    "to the config's custom_hooks (or use centers='batch').")
+            self._ready_checked = True
+        return self.centers
+
+    def _check_inputs(self, preds_S, feats_T, gt_labels, logits_T):
+        if feats_T.dim() == 4 and feats_T.shape[2:] == (1, 1):
+            feats_T = feats_T.flatten(1)
+        batch = len(preds_S)
+        if preds_S.shape != (batch, self.num_classes):
+            raise ValueError(
+                f'RefilledClassifierLoss: preds_S has shape '
+                f'{tuple(preds_S.shape)}, expected ({batch}, num_classes='
+                f'{self.num_classes}): record the student head\'s logits.')
+        if feats_T.shape != (batch, self.feat_dim):
+            raise ValueError(
+                f'RefilledClassifierLoss: feats_T has shape '
+                f'{tuple(feats_T.shape)}, expected ({batch}, feat_dim='
+                f'{self.feat_dim}): record the teacher\'s pooled feature and '
+                'set feat_dim to its dimension.')
+        if gt_labels.shape != (batch, ) or gt_labels.is_floating_point():
+            raise ValueError(
+                'RefilledClassifierLoss: gt_labels must be (B,) integer '
+                f'labels, got dtype {gt_labels.dtype} and shape '
+                f'{tuple(gt_labels.shape)}. Soft targets (mixup, cutmix) are '
+                'not supported.')
+        low, high = torch.stack(gt_labels.aminmax()).tolist()
+        if low < 0 or high >= self.num_classes:
+            raise ValueError(
+                f'RefilledClassifierLoss: labels in [{low}, {high}] for '
+                f'num_classes={self.num_classes}: set '
+                'num_classes to the student task\'s class count.')
+        if self.weighted and (logits_T is None or len(logits_T) != batch):
+            raise ValueError(
+                'RefilledClassifierLoss: weighted=True needs logits_T, the '
+                f'teacher head\'s ({batch}, C_T) logits; got '
+                f'{None if logits_T is None else tuple(logits_T.shape)}.')
+        return feats_T.detach().float()
