@@ -1,1 +1,2 @@
 
+from .embed_connector import EmbedConnector  # noqa: F401

@@ -1,0 +1,180 @@
+"""RRD: Relational Representation Distillation (arXiv 2407.12073)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine import dist
+from mmrazor.registry import MODELS
+
+from .relation import similarity_logits, soft_cross_entropy
+
+#: The two published versions of RRD. ``'2024'`` is the code of July to
+#: November 2024 that produced the paper's tables; ``'2025'`` the code from
+#: February 2025.
+RRD_PRESETS = {
+    '2024': dict(tau_s=0.04, tau_t=0.1, enqueue_first=False),
+    '2025': dict(tau_s=0.1, tau_t=0.02, enqueue_first=True),
+}
+
+
+@MODELS.register_module()
+class RRDLoss(nn.Module):
+    """Relational Representation Distillation loss.
+
+    With ``z_s``, ``z_t`` the ``(B, embed_dim)`` L2-normalised student and
+    teacher embeddings and ``Q`` the ``(queue_size, embed_dim)`` memory of
+    past teacher embeddings (detached),
+
+    ``p_t = softmax(z_t Q^T / tau_t)``,
+    ``log p_s = log_softmax(z_s Q^T / tau_s)``,
+    ``L = -loss_weight / B * sum_i sum_k p_t[i, k] log p_s[i, k]``.
+
+    Only ``z_s`` receives a gradient. The memory is a FIFO: each step writes
+    the batch's teacher embeddings at ``queue_ptr`` and advances it modulo
+    ``queue_size``, wrapping around the end for any batch size.
+
+    Multi-GPU: by default (``per_rank_memory=False``) the teacher embeddings
+    of all ranks are all-gathered in rank order before the write, so every
+    rank holds the same memory (the MoCo/ReSSL convention). Then the memory
+    does not depend on how a global batch is split across GPUs, and the
+    checkpoint, written by rank 0, holds the memory of every rank, so
+    ``--resume`` restores it exactly. ``per_rank_memory=True`` keeps one
+    memory per rank fed by that rank's batches only, as the official code
+    does; a checkpoint then holds rank 0's memory, which ``--resume`` loads
+    on every rank. Either way keep DDP's ``broadcast_buffers=False``
+    (MMEngine's default): broadcasting would overwrite every rank's memory
+    with rank 0's each step.
+
+    Presets: ``preset='2024'`` (default; ``tau_s=0.04, tau_t=0.1``, write
+    after the loss, the published tables) or ``preset='2025'`` (``tau_s=0.1,
+    tau_t=0.02``, write before the loss). ``tau_s``, ``tau_t`` and
+    ``enqueue_first`` given explicitly override the preset's values.
+
+    Args:
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+        queue_size (int): Number of teacher embeddings in the memory.
+            Defaults to 16384.
+        embed_dim (int): Dimension of the embeddings. Defaults to 128.
+        tau_s (float, optional): Student temperature. Defaults to the
+            preset's (0.04 for ``'2024'``).
+        tau_t (float, optional): Teacher temperature. Defaults to the
+            preset's (0.1 for ``'2024'``).
+        enqueue_first (bool, optional): Write the batch into the memory
+            before computing the loss, so that each sample's own teacher
+            embedding is among the keys (2025 code), instead of after it
+            (2024 code: the memory holds past batches only). Defaults to the
+            preset's (False for ``'2024'``).
+        preset (str): ``'2024'`` or ``'2025'``, see above. Defaults to
+            ``'2024'``.
+        per_rank_memory (bool): Under distributed training keep one memory
+            per rank instead of all-gathering the teacher embeddings.
+            Defaults to False.
+    """
+
+    def __init__(self,
+                 loss_weight=1.0,
+                 queue_size=16384,
+                 embed_dim=128,
+                 tau_s=None,
+                 tau_t=None,
+                 enqueue_first=None,
+                 preset='2024',
+                 per_rank_memory=False):
+        super().__init__()
+        if preset not in RRD_PRESETS:
+            raise ValueError(f'RRDLoss: preset={preset!r} is unknown; use '
+                             f'one of {sorted(RRD_PRESETS)}.')
+        chosen = dict(RRD_PRESETS[preset])
+        given = dict(tau_s=tau_s, tau_t=tau_t, enqueue_first=enqueue_first)
+        chosen.update({k: v for k, v in given.items() if v is not None})
+        for key, value in (('queue_size', queue_size),
+                           ('embed_dim', embed_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) \
+                    or value < 1:
+                raise ValueError(f'RRDLoss: {key}={value!r} must be a '
+                                 'positive integer.')
+        for key in ('tau_s', 'tau_t'):
+            if not chosen[key] > 0:
+                raise ValueError(f'RRDLoss: {key}={chosen[key]!r} must be a '
+                                 'positive temperature.')
+        self.loss_weight = loss_weight
+        self.queue_size = queue_size
+        self.embed_dim = embed_dim
+        self.tau_s = float(chosen['tau_s'])
+        self.tau_t = float(chosen['tau_t'])
+        self.enqueue_first = bool(chosen['enqueue_first'])
+        self.preset = preset
+        self.per_rank_memory = per_rank_memory
+        self.register_buffer(
+            'queue', F.normalize(torch.randn(queue_size, embed_dim), dim=1))
+        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+
+    def extra_repr(self):
+        return (f'queue_size={self.queue_size}, embed_dim={self.embed_dim}, '
+                f'tau_s={self.tau_s}, tau_t={self.tau_t}, '
+                f'enqueue_first={self.enqueue_first}, '
+                f'per_rank_memory={self.per_rank_memory}, '
+                f'loss_weight={self.loss_weight}')
+
+    def forward(self, preds_S, preds_T):
+        """Compute the loss, and write ``preds_T`` into the memory.
+
+        Args:
+            preds_S (Tensor): ``(B, embed_dim)`` student embeddings.
+            preds_T (Tensor): ``(B, embed_dim)`` teacher embeddings.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        for name, x in (('preds_S', preds_S), ('preds_T', preds_T)):
+            if x.dim() != 2 or x.size(1) != self.embed_dim:
+                raise ValueError(
+                    f'RRDLoss: {name} has shape {tuple(x.shape)}, expected '
+                    f'(B, {self.embed_dim}); set embed_dim to the '
+                    'connectors\' dim_out and record the pooled features.')
+        if preds_S.shape != preds_T.shape:
+            raise ValueError(
+                f'RRDLoss: preds_S {tuple(preds_S.shape)} and preds_T '
+                f'{tuple(preds_T.shape)} differ in batch size.')
+        keys = preds_T.detach()
+        if self.enqueue_first:
+            self._enqueue(keys)
+        # A snapshot, because the matmul keeps it for the backward pass and
+        # the memory is written in place before that pass may run.
+        memory = self.queue.to(
+            torch.promote_types(preds_S.dtype, self.queue.dtype), copy=True)
+        logits_t = similarity_logits(keys, memory, self.tau_t)
+        logits_s = similarity_logits(preds_S, memory, self.tau_s)
+        loss = soft_cross_entropy(logits_t, logits_s).mean()
+        if not self.enqueue_first:
+            self._enqueue(keys)
+        return self.loss_weight * loss
+
+    @torch.no_grad()
+    def _gather(self, keys):
+        """All ranks' ``keys``, concatenated in rank order; the batch sizes
+        may differ between ranks (a sampler without padding)."""
+        size = torch.tensor([keys.size(0)], device=keys.device)
+        sizes = torch.cat(dist.all_gather(size)).tolist()
+        longest = max(sizes)
+        if longest != keys.size(0):
+            keys = torch.cat(
+                [keys, keys.new_zeros(longest - keys.size(0), keys.size(1))])
+        parts = dist.all_gather(keys)
+        return torch.cat([part[:n].to(keys.device)
+                          for part, n in zip(parts, sizes)])
+
+    @torch.no_grad()
+    def _enqueue(self, keys):
+        """Write ``keys`` at the pointer, wrapping around the end; of more
+        than ``queue_size`` rows only the last ``queue_size`` survive, as a
+        row-by-row write would leave them."""
+        if not self.per_rank_memory and dist.get_world_size() > 1:
+            keys = self._gather(keys)
+        num = keys.size(0)
+        size = self.queue_size
+        start = self.queue_ptr + max(num - size, 0)
+        keys = keys[-size:]
+        index = (start + torch.arange(
+            keys.size(0), device=self.queue.device)) % size
+        self.queue.index_copy_(0, index, keys.to(self.queue))
+        self.queue_ptr.copy_((self.queue_ptr + num) % size)
