@@ -1,0 +1,12 @@
+# RepDistiller vgg16 (vgg16_bn) for CIFAR-100: 14,774,436 parameters, 512-d feature.
+model = dict(
+    _scope_='mmpretrain',
+    type='ImageClassifier',
+    backbone=dict(type='RepDistillerVGG', arch='vgg16'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=512,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))

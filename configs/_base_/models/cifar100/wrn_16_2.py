@@ -1,0 +1,12 @@
+# RepDistiller wrn_16_2 for CIFAR-100: 703,284 parameters, 128-d feature.
+model = dict(
+    _scope_='mmpretrain',
+    type='ImageClassifier',
+    backbone=dict(type='RepDistillerWRN', arch='wrn_16_2'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))
