@@ -1,4 +1,5 @@
 from . import transforms  # noqa: F401
+from .class_subset import ClassSubsetDataset
 from .local import LocalCIFAR100, LocalFashionMNIST
 
-__all__ = ['LocalCIFAR100', 'LocalFashionMNIST']
+__all__ = ['ClassSubsetDataset', 'LocalCIFAR100', 'LocalFashionMNIST']

@@ -1,1 +1,2 @@
 
+from .refilled_centers_hook import RefilledCentersHook  # noqa: F401

@@ -1,1 +1,2 @@
 
+from .refilled_distill import RefilledDistill  # noqa: F401

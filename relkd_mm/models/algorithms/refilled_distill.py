@@ -1,0 +1,76 @@
+"""REFILLED: distillation from a teacher of another label space."""
+import torch
+from mmrazor.models import SingleTeacherDistill
+from mmrazor.models.utils import add_prefix
+from mmrazor.registry import MODELS
+
+
+@MODELS.register_module()
+class RefilledDistill(SingleTeacherDistill):
+    """Single-teacher distillation where the teacher may have been trained on
+    a different label space (REFILLED, Ye et al., TPAMI 2022).
+
+    Unlike :class:`~mmrazor.models.SingleTeacherDistill`:
+
+    * the teacher runs in ``mode='tensor'``: it never computes a loss with
+      the student's labels, which may be meaningless or out of range for its
+      head. Its recorders still capture its features (and the logits of its
+      head, for the weighted stage-2 loss);
+    * the teacher is always in full eval mode, dropout included, not only
+      its BatchNorm layers;
+    * ``student_ce`` (``calculate_student_loss`` in MMRazor) names the
+      student's own cross-entropy: off in stage 1, on in stage 2. The student
+      still runs in ``mode='loss'`` so that its label recorder (on
+      ``head.loss_module``) sees the labels.
+
+    Args:
+        student_ce (bool): Add the student's task loss. Defaults to True.
+        **kwargs: Arguments of :class:`~mmrazor.models.SingleTeacherDistill`
+            except ``calculate_student_loss``, ``teacher_trainable`` and
+            ``teacher_norm_eval``, which REFILLED fixes.
+    """
+
+    def __init__(self, *args, student_ce=True, **kwargs):
+        for key in ('calculate_student_loss', 'teacher_trainable',
+                    'teacher_norm_eval'):
+            if key in kwargs:
+                raise ValueError(
+                    f'RefilledDistill: do not set `{key}`: '
+                    + ('use `student_ce`.' if key == 'calculate_student_loss'
+                       else 'the teacher is always frozen and in eval mode.'))
+        super().__init__(
+            *args,
+            calculate_student_loss=student_ce,
+            teacher_trainable=False,
+            teacher_norm_eval=True,
+            **kwargs)
+
+    @property
+    def student_ce(self):
+        return self.calculate_student_loss
+
+    def loss(self, batch_inputs, data_samples=None):
+        """Teacher features (tensor mode, no gradient), then the student's
+        loss pass, then the distillation losses."""
+        self.distiller.set_deliveries_override(False)
+        with self.distiller.teacher_recorders, self.distiller.deliveries:
+            with torch.no_grad():
+                self.teacher(batch_inputs, data_samples, mode='tensor')
+
+        self.distiller.set_deliveries_override(True)
+        with self.distiller.student_recorders, self.distiller.deliveries:
+            student_losses = self.student(
+                batch_inputs, data_samples, mode='loss')
+        losses = dict()
+        if self.calculate_student_loss:
+            losses.update(add_prefix(student_losses, 'student'))
+        if not self.distillation_stopped:
+            losses.update(
+                add_prefix(self.distiller.compute_distill_losses(),
+                           'distill'))
+        return losses
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.teacher.eval()
+        return self
