@@ -68,8 +68,15 @@ def edge_discrepancy(vs, vt, eps=1e-8):
     with ``dS_ab = s_a - s_b`` and ``nS_ab = max(|dS_ab|, eps)``, and every
     inner product comes from the Gram matrices ``S S^T``, ``T T^T`` and
     ``S T^T``. Memory is ``O(N^2)`` instead of the ``O(N^2 D)`` of the edge
-    tensors. A zero-length edge (identical vertices) has a zero edge vector,
-    as its clamped normalisation gives, never NaN.
+    tensors. A zero-length edge (identical vertices, and every diagonal
+    entry) has a zero edge vector, as its clamped normalisation gives, and
+    finite gradients, never NaN.
+
+    Each graph's vertices are centred first: differences do not change,
+    and the Gram form no longer loses precision to a large component that
+    all vertices share (e.g. a common logit offset). Autocast is disabled
+    inside, as its fp16/bf16 matrix products would ruin the cancellation
+    in ``|a|^2 + |b|^2 - 2 <a, b>``.
 
     Args:
         vs (Tensor): ``(N, D)`` vertices of the first (student) graph.
@@ -80,17 +87,22 @@ def edge_discrepancy(vs, vt, eps=1e-8):
         Tensor: ``(N, N)`` symmetric matrix of ``d_ab``, zero diagonal,
         float32.
     """
-    vs, vt = _fp32(vs), _fp32(vt)
-    gss, gtt, gst = vs @ vs.t(), vt @ vt.t(), vs @ vt.t()
-    ds, dt, dst = (torch.diagonal(g) for g in (gss, gtt, gst))
-    len2_s = (ds[:, None] + ds[None, :] - 2 * gss).clamp_min(0)
-    len2_t = (dt[:, None] + dt[None, :] - 2 * gtt).clamp_min(0)
-    inner = dst[:, None] + dst[None, :] - gst - gst.t()
-    norm_s = len2_s.sqrt().clamp_min(eps)
-    norm_t = len2_t.sqrt().clamp_min(eps)
-    disc = (len2_s / norm_s.pow(2) + len2_t / norm_t.pow(2) -
-            2 * inner / (norm_s * norm_t))
-    return disc.clamp_min(0)
+    with torch.autocast(vs.device.type, enabled=False):
+        vs, vt = _fp32(vs), _fp32(vt)
+        vs = vs - vs.mean(0, keepdim=True)
+        vt = vt - vt.mean(0, keepdim=True)
+        gss, gtt, gst = vs @ vs.t(), vt @ vt.t(), vs @ vt.t()
+        ds, dt, dst = (torch.diagonal(g) for g in (gss, gtt, gst))
+        len2_s = (ds[:, None] + ds[None, :] - 2 * gss).clamp_min(0)
+        len2_t = (dt[:, None] + dt[None, :] - 2 * gtt).clamp_min(0)
+        inner = dst[:, None] + dst[None, :] - gst - gst.t()
+        # max(sqrt(x), eps) as sqrt(max(x, eps^2)): the derivative of the
+        # square root is never taken at zero (0 * inf = NaN).
+        norm_s = len2_s.clamp_min(eps * eps).sqrt()
+        norm_t = len2_t.clamp_min(eps * eps).sqrt()
+        disc = (len2_s / norm_s.pow(2) + len2_t / norm_t.pow(2) -
+                2 * inner / (norm_s * norm_t))
+        return disc.clamp_min(0)
 
 
 def similarity_logits(query, keys, tau):
