@@ -18,7 +18,8 @@ import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
+# Before any mm* import: relkd_mm applies the compat patches.
+import relkd_mm  # noqa: E402,F401 isort:skip
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
