@@ -3,11 +3,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
-
-import relkd_mm  # noqa: F401  (compat patches before any mm* import)
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
+from torch import nn
 
 from relkd_mm.models.backbones import (MobileNetV1, RepDistillerMobileNetV2,
                                        RepDistillerResNet,
