@@ -12,6 +12,10 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
+# Exact resume: random states travel with the checkpoints. A config that
+# sets its own custom_hooks keeps this one in its list.
+custom_hooks = [dict(type='mmrazor.RandomStateHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -33,12 +33,32 @@ def _numpy_globals():
     return types
 
 
+def _history_buffer_getattr(obj, name):
+    """The only ``getattr`` a checkpoint may call.
+
+    MMEngine's ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. A general ``getattr`` would let a
+    crafted file walk from any allowed object to ``__globals__`` and
+    ``eval``, so only public attributes of ``HistoryBuffer`` itself resolve.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is not HistoryBuffer or not isinstance(name, str) or \
+            name.startswith('_'):
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for getattr({obj!r}, {name!r}); only public '
+            'attributes of mmengine HistoryBuffer are allowed.')
+    return getattr(obj, name)
+
+
 def safe_globals():
     """The allow-list: every non-builtin type that real OpenMMLab and
     RepDistiller checkpoints contain, and nothing that runs code."""
-    from mmengine.logging.history_buffer import HistoryBuffer
     import collections
+
+    from mmengine.logging.history_buffer import HistoryBuffer
     return [HistoryBuffer, collections.OrderedDict, collections.defaultdict,
+            (_history_buffer_getattr, '__builtin__.getattr'),
+            (_history_buffer_getattr, 'builtins.getattr'),
             *_numpy_globals()]
 
 

@@ -1,2 +1,1 @@
-
-from .refilled_centers_hook import RefilledCentersHook  # noqa: F401
+from .random_state_hook import RandomStateHook  # noqa: F401

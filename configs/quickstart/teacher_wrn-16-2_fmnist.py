@@ -1,0 +1,2 @@
+_base_ = ['./_base_.py']
+model = _base_.teacher_model

@@ -1,0 +1,8 @@
+# RepDistiller's resnet44 trained on CIFAR-100 from scratch (teacher or
+# "student alone" baseline): RepDistiller's protocol (240 epochs, batch 64).
+_base_ = [
+    '../_base_/models/cifar100/resnet44.py',
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar100_240e.py',
+    '../_base_/default_runtime.py',
+]

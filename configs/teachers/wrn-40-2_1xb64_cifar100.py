@@ -1,0 +1,8 @@
+# RepDistiller's wrn_40_2 trained on CIFAR-100 from scratch (teacher or
+# "student alone" baseline): RepDistiller's protocol (240 epochs, batch 64).
+_base_ = [
+    '../_base_/models/cifar100/wrn_40_2.py',
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/cifar100_240e.py',
+    '../_base_/default_runtime.py',
+]

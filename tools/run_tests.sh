@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Quick start, step 2: set up .venv (if needed), check style and run the
+# whole test suite. Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup_env.sh tests
+export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+echo "[run_tests] flake8 + isort"
+.venv/bin/flake8 relkd_mm tools tests configs
+.venv/bin/isort --check-only --diff relkd_mm tools tests
+echo "[run_tests] pytest"
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
