@@ -151,7 +151,8 @@ def check_and_load(model, state, arch, source):
         lines = [
             f'{source} does not match --arch {arch} '
             f'({config_path(arch)}); is it the checkpoint of another '
-            'architecture?'
+            'architecture? Key names below are after the mapping '
+            '(backbone.*, head.fc.*).'
         ]
         if missing:
             lines.append(f'  missing keys ({len(missing)}): '
