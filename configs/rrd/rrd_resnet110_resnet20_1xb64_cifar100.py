@@ -1,0 +1,15 @@
+# RRD, resnet110 -> resnet20 on CIFAR-100 (paper: 70.72).
+_base_ = ['../_base_/distill/rrd_cifar100_1xb64.py']
+
+# RepDistiller's teacher, converted first (see configs/rrd/README.md).
+teacher_ckpt = 'checkpoints/cifar100/resnet110.pth'
+
+model = dict(
+    architecture=dict(
+        cfg_path='relkd_mm::_base_/models/cifar100/resnet20.py'),
+    teacher=dict(cfg_path='relkd_mm::_base_/models/cifar100/resnet110.py'),
+    teacher_ckpt=teacher_ckpt,
+    distiller=dict(
+        connectors=dict(
+            loss_rrd_sfeat=dict(dim_in=64),
+            loss_rrd_tfeat=dict(dim_in=64))))

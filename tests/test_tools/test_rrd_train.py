@@ -1,0 +1,69 @@
+"""RRD+KD end to end through tools/train.py, then --resume."""
+import os.path as osp
+
+import torch
+
+from relkd_mm.runner.checkpoint import (load_checkpoint_file,
+                                        trusted_checkpoints)
+
+CONFIG = 'configs/rrd/rrd-kd_resnet56_resnet20_1xb64_cifar100.py'
+QUEUE = 200  # 128 images per epoch: the second epoch wraps around the end
+LOSS = 'distiller.distill_losses.loss_rrd.'
+HEADS = 'distiller.connectors.loss_rrd_'
+
+
+def state_dict(path):
+    with trusted_checkpoints(path):  # written by this test
+        return load_checkpoint_file(path)['state_dict']
+
+
+def options(data_root, epochs):
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    opts = [f'{d}.{k}={v}' for d in loaders for k, v in (
+        ('dataset.data_root', data_root), ('num_workers', 0),
+        ('persistent_workers', False))]
+    return opts + [
+        # Batches of 48, 48 and 32: sizes that do not divide the memory.
+        'train_dataloader.batch_size=48',
+        f'train_cfg.max_epochs={epochs}',
+        f'model.distiller.distill_losses.loss_rrd.queue_size={QUEUE}',
+        'model.teacher_ckpt=None',
+        'randomness.seed=0',
+        'default_hooks.logger.interval=1',
+    ]
+
+
+def test_rrd_kd_train_and_resume(cifar100_root, tool, tmp_path):
+    work_dir = str(tmp_path / 'rrd')
+    tool('train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
+         *options(cifar100_root, epochs=1))
+    state1 = state_dict(osp.join(work_dir, 'epoch_1.pth'))
+    assert state1[LOSS + 'queue_ptr'].tolist() == [128]
+    written = state1[LOSS + 'queue'][:128]
+    torch.testing.assert_close(written.norm(dim=1), torch.ones(128))
+
+    proc = tool('train.py', CONFIG, '--work-dir', work_dir, '--resume',
+                osp.join(work_dir, 'epoch_1.pth'), '--cfg-options',
+                *options(cifar100_root, epochs=2))
+    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    state2 = state_dict(osp.join(work_dir, 'epoch_2.pth'))
+    # Epoch 2 continued from the saved memory: 128 more rows written at
+    # 128..199 and 0..55, the rows in between are still epoch 1's.
+    assert state2[LOSS + 'queue_ptr'].tolist() == [(128 + 128) % QUEUE]
+    torch.testing.assert_close(state2[LOSS + 'queue'][56:128],
+                               state1[LOSS + 'queue'][56:128],
+                               rtol=0, atol=0)
+    assert not torch.equal(state2[LOSS + 'queue'][:56],
+                           state1[LOSS + 'queue'][:56])
+    # The teacher's head is frozen, the student's trained.
+    for key in ('linear.weight', 'linear.bias'):
+        assert torch.equal(state2[HEADS + 'tfeat.' + key],
+                           state1[HEADS + 'tfeat.' + key])
+        assert not torch.equal(state2[HEADS + 'sfeat.' + key],
+                               state1[HEADS + 'sfeat.' + key])
+
+
+def test_cost_script(tool):
+    proc = tool('analysis/rrd_cost.py', '--batch', 4, '--repeat', 1,
+                '--warmup', 0)
+    assert 'ratio RRD / student step:' in proc.stdout
