@@ -1,4 +1,5 @@
-# RepDistiller MobileNetV2 (mobile_half) for CIFAR-100: 812,836 parameters, 1280-d feature.
+# RepDistiller MobileNetV2 (mobile_half) for CIFAR-100:
+# 812,836 parameters, 1280-d feature.
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',

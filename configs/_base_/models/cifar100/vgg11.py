@@ -1,4 +1,5 @@
-# RepDistiller vgg11 (vgg11_bn) for CIFAR-100: 9,277,284 parameters, 512-d feature.
+# RepDistiller vgg11 (vgg11_bn) for CIFAR-100:
+# 9,277,284 parameters, 512-d feature.
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',

@@ -1,4 +1,5 @@
-# RepDistiller vgg13 (vgg13_bn) for CIFAR-100: 9,462,180 parameters, 512-d feature.
+# RepDistiller vgg13 (vgg13_bn) for CIFAR-100:
+# 9,462,180 parameters, 512-d feature.
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',

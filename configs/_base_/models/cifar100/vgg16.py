@@ -1,4 +1,5 @@
-# RepDistiller vgg16 (vgg16_bn) for CIFAR-100: 14,774,436 parameters, 512-d feature.
+# RepDistiller vgg16 (vgg16_bn) for CIFAR-100:
+# 14,774,436 parameters, 512-d feature.
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',

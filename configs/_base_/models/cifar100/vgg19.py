@@ -1,4 +1,5 @@
-# RepDistiller vgg19 (vgg19_bn) for CIFAR-100: 20,086,692 parameters, 512-d feature.
+# RepDistiller vgg19 (vgg19_bn) for CIFAR-100:
+# 20,086,692 parameters, 512-d feature.
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',

@@ -1,4 +1,5 @@
-# RepDistiller vgg8 (vgg8_bn) for CIFAR-100: 3,965,028 parameters, 512-d feature.
+# RepDistiller vgg8 (vgg8_bn) for CIFAR-100:
+# 3,965,028 parameters, 512-d feature.
 model = dict(
     _scope_='mmpretrain',
     type='ImageClassifier',
