@@ -1,5 +1,7 @@
 """RRD+KD end to end through tools/train.py, then --resume."""
+import os
 import os.path as osp
+import shutil
 
 import torch
 
@@ -36,23 +38,17 @@ def options(data_root, epochs):
 def test_rrd_kd_train_and_resume(cifar100_root, tool, tmp_path):
     work_dir = str(tmp_path / 'rrd')
     tool('train.py', CONFIG, '--work-dir', work_dir, '--cfg-options',
-         *options(cifar100_root, epochs=1))
+         *options(cifar100_root, epochs=2))
     state1 = state_dict(osp.join(work_dir, 'epoch_1.pth'))
-    assert state1[LOSS + 'queue_ptr'].tolist() == [128]
-    written = state1[LOSS + 'queue'][:128]
-    torch.testing.assert_close(written.norm(dim=1), torch.ones(128))
-
-    proc = tool('train.py', CONFIG, '--work-dir', work_dir, '--resume',
-                osp.join(work_dir, 'epoch_1.pth'), '--cfg-options',
-                *options(cifar100_root, epochs=2))
-    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
     state2 = state_dict(osp.join(work_dir, 'epoch_2.pth'))
-    # Epoch 2 continued from the saved memory: 128 more rows written at
-    # 128..199 and 0..55, the rows in between are still epoch 1's.
+    assert state1[LOSS + 'queue_ptr'].tolist() == [128]
+    torch.testing.assert_close(state1[LOSS + 'queue'][:128].norm(dim=1),
+                               torch.ones(128))
+    # Epoch 2 wrote 128 more rows at 128..199 and 0..55; the rows in
+    # between are still epoch 1's.
     assert state2[LOSS + 'queue_ptr'].tolist() == [(128 + 128) % QUEUE]
-    torch.testing.assert_close(state2[LOSS + 'queue'][56:128],
-                               state1[LOSS + 'queue'][56:128],
-                               rtol=0, atol=0)
+    assert torch.equal(state2[LOSS + 'queue'][56:128],
+                       state1[LOSS + 'queue'][56:128])
     assert not torch.equal(state2[LOSS + 'queue'][:56],
                            state1[LOSS + 'queue'][:56])
     # The teacher's head is frozen, the student's trained.
@@ -61,6 +57,19 @@ def test_rrd_kd_train_and_resume(cifar100_root, tool, tmp_path):
                            state1[HEADS + 'tfeat.' + key])
         assert not torch.equal(state2[HEADS + 'sfeat.' + key],
                                state1[HEADS + 'sfeat.' + key])
+
+    # Train epoch 2 again from epoch 1's checkpoint: it continues from the
+    # saved memory and ends with exactly the same one.
+    resume_dir = str(tmp_path / 'rrd_resume')
+    shutil.copytree(work_dir, resume_dir)
+    os.remove(osp.join(resume_dir, 'epoch_2.pth'))
+    proc = tool('train.py', CONFIG, '--work-dir', resume_dir, '--resume',
+                osp.join(resume_dir, 'epoch_1.pth'), '--cfg-options',
+                *options(cifar100_root, epochs=2))
+    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    resumed = state_dict(osp.join(resume_dir, 'epoch_2.pth'))
+    for key in ('queue', 'queue_ptr'):
+        assert torch.equal(resumed[LOSS + key], state2[LOSS + key]), key
 
 
 def test_cost_script(tool):
