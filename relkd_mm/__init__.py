@@ -5,11 +5,14 @@ Importing the package applies the upstream compatibility patches
 connectors, algorithms and hooks into MMRazor's registries; backbones,
 datasets and transforms into MMPretrain's.
 """
+# isort: off
+# The patches must run before anything imports an mm* package.
 from . import compat
 
 compat.apply_all()
 
 from .version import __version__  # noqa: E402
 from . import datasets, engine, models  # noqa: E402,F401
+# isort: on
 
 __all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']

@@ -204,18 +204,19 @@ def patch_mmengine_checkpoint_loading():
 
 def _torch_load_defaults_to_weights_only():
     import inspect
-    import os
-    if os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0') not in ('',
-                                                                      '0'):
+    forced_off = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0')
+    if forced_off not in ('', '0'):
         return False
-    default = inspect.signature(torch.load).parameters['weights_only'].default
+    params = inspect.signature(torch.load).parameters
+    default = params['weights_only'].default
     if default is None:  # torch >= 2.6 resolves ``None`` to ``True``
         return _torch_version() >= (2, 6)
     return bool(default)
 
 
 def _torch_version():
-    return tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
+    release = torch.__version__.split('+')[0].split('.')
+    return tuple(int(p) for p in release[:2])
 
 
 # ---------------------------------------------------------------------------

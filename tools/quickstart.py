@@ -19,12 +19,15 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# isort: off
+# relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
+# isort: on
 
 CFG_DIR = osp.join(REPO, 'configs', 'quickstart')
 #: (row name, config file, what it shows). Methods join the table by adding

@@ -4,10 +4,13 @@ import os
 import os.path as osp
 import sys
 
+# isort: off
+# relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+# isort: on
 
 
 def parse_args():
