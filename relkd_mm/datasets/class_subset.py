@@ -5,6 +5,20 @@ import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
 from mmpretrain.registry import DATASETS
 
+#: Named fixed class orders for ``class_order``. The GKD code's CIFAR-100
+#: order (``label_q.npy``, from the CIFAR-FS split) is not published;
+#: ``'cifar100-seed1993'`` is ``numpy.random.RandomState(1993)
+#: .permutation(100)``, written out so that it never depends on numpy.
+CLASS_ORDERS = {
+    'cifar100-seed1993': (
+        68, 56, 78, 8, 23, 84, 90, 65, 74, 76, 40, 89, 3, 92, 55, 9, 26, 80,
+        43, 38, 58, 70, 77, 1, 85, 19, 17, 50, 28, 53, 13, 81, 45, 82, 6, 59,
+        83, 16, 15, 44, 91, 41, 72, 60, 79, 52, 20, 10, 31, 54, 37, 95, 14,
+        71, 96, 98, 97, 2, 64, 66, 42, 22, 35, 86, 24, 34, 87, 21, 99, 0, 88,
+        27, 18, 94, 11, 12, 47, 25, 30, 46, 62, 69, 36, 61, 7, 63, 75, 5, 32,
+        4, 51, 48, 73, 93, 39, 67, 29, 49, 57, 33),
+}
+
 
 @DATASETS.register_module()
 class ClassSubsetDataset:
@@ -24,10 +38,10 @@ class ClassSubsetDataset:
         dataset (dict | BaseDataset): The dataset (config) to split.
         classes (list[int], optional): Original class indices to keep; their
             order defines the new labels.
-        class_order (list[int], optional): A permutation of the original
-            classes, used with ``shift`` and ``num_classes`` instead of
-            ``classes``: the task is
-            ``sorted(class_order[shift:shift + num_classes])``.
+        class_order (list[int] | str, optional): A permutation of the
+            original classes, or the name of one in :data:`CLASS_ORDERS`,
+            used with ``shift`` and ``num_classes`` instead of ``classes``:
+            the task is ``sorted(class_order[shift:shift + num_classes])``.
         shift (int): Start of the task in ``class_order``. Defaults to 0.
         num_classes (int, optional): Classes of the task (``class_order``
             only).
@@ -61,6 +75,12 @@ class ClassSubsetDataset:
                 'ClassSubsetDataset: give exactly one of `classes` (the kept '
                 'original class indices) and `class_order` (with `shift` and '
                 '`num_classes`).')
+        if isinstance(class_order, str):
+            if class_order not in CLASS_ORDERS:
+                raise ValueError(
+                    f'ClassSubsetDataset: class_order={class_order!r} is not '
+                    f'one of {sorted(CLASS_ORDERS)}; or pass a list.')
+            class_order = CLASS_ORDERS[class_order]
         if class_order is not None:
             class_order = [int(c) for c in class_order]
             if len(set(class_order)) != len(class_order):

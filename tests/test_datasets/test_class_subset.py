@@ -65,3 +65,17 @@ def test_bad_arguments(cifar100_root):
     with pytest.raises(ValueError, match='shift=60'):
         ClassSubsetDataset(cifar(cifar100_root), class_order=list(range(100)),
                            shift=60, num_classes=50)
+
+
+def test_named_class_order(cifar100_root):
+    from relkd_mm.datasets.class_subset import CLASS_ORDERS
+    order = CLASS_ORDERS['cifar100-seed1993']
+    assert sorted(order) == list(range(100))
+    assert list(order) == np.random.RandomState(1993).permutation(100).tolist()
+    task = ClassSubsetDataset(cifar(cifar100_root),
+                              class_order='cifar100-seed1993', shift=10,
+                              num_classes=50)
+    assert task.classes == sorted(order[10:60])
+    with pytest.raises(ValueError, match='cifar100-seed1993'):
+        ClassSubsetDataset(cifar(cifar100_root), class_order='other',
+                           num_classes=50)

@@ -244,3 +244,17 @@ def test_classifier_loss_buffers_and_errors():
         RefilledClassifierLoss(5, 4, centers='local')
     assert 'centers' not in RefilledClassifierLoss(
         5, 4, centers='batch').state_dict()
+
+
+def test_classifier_loss_epoch_decay():
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('test_refilled_epoch_decay')
+    loss_fn = RefilledClassifierLoss(5, 4, loss_weight=1000., centers='batch',
+                                     epoch_decay=0.05)
+    plain = RefilledClassifierLoss(5, 4, loss_weight=1., centers='batch')
+    z, feats = torch.randn(8, 5), torch.randn(8, 4)
+    labels = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
+    hub.update_info('epoch', 10)
+    torch.testing.assert_close(
+        loss_fn(z, feats, labels),
+        1000. * torch.exp(torch.tensor(-0.5)) * plain(z, feats, labels))

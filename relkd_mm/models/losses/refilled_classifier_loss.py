@@ -1,7 +1,10 @@
 """REFILLED stage 2: the teacher's embedding-induced classifier."""
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 
 from .relation import kl_divergence, similarity_logits
@@ -21,7 +24,7 @@ class RefilledClassifierLoss(nn.Module):
     ``p_S,i = softmax_{k in C_b}(s_i,k / tau)`` (``s_i,k`` without the
     division when ``student_tau=False``)
 
-    ``loss = loss_weight * mean_i w_i KL(p_T,i || p_S,i)``, without a
+    ``loss = lambda * mean_i w_i KL(p_T,i || p_S,i)``, without a
     ``tau^2`` factor. ``w_i = 1`` unless ``weighted``: then
     ``u_i = -log max_c softmax(teacher_logits_i)`` (the teacher's own head,
     in its own label space), min-max scaled over the batch to ``[0, 1]``,
@@ -31,7 +34,8 @@ class RefilledClassifierLoss(nn.Module):
     Args:
         num_classes (int): Classes of the student task.
         feat_dim (int): Dimension of the teacher's pooled feature.
-        loss_weight (float): ``lambda``. Defaults to 100 (2021 code).
+        loss_weight (float): ``lambda`` (at epoch 0, see ``epoch_decay``).
+            Defaults to 100 (2021 code).
         tau (float): Temperature ``tau2``. Defaults to 2 (2021 code).
         student_tau (bool): Divide the student's logits by ``tau`` too
             (2021 code). The TPAMI code does not. Defaults to True.
@@ -43,6 +47,9 @@ class RefilledClassifierLoss(nn.Module):
         weighted (bool): Adaptive per-sample emphasis from the teacher's
             confidence (TPAMI ``wgkd``); ``forward`` then needs ``logits_T``.
             Defaults to False.
+        epoch_decay (float): The weight is ``loss_weight * exp(-epoch_decay *
+            epoch)``, with the epoch (from 0) read from MMEngine's message
+            hub (CVPR code: 1000 and 0.05). Defaults to 0 (constant).
         eps (float): Lower bound of the norms in the L2 normalisation of the
             centres and of the spread of ``u``. Defaults to 1e-12.
     """
@@ -55,6 +62,7 @@ class RefilledClassifierLoss(nn.Module):
                  student_tau=True,
                  centers='global',
                  weighted=False,
+                 epoch_decay=0.0,
                  eps=1e-12):
         super().__init__()
         if centers not in CENTER_MODES:
@@ -69,6 +77,7 @@ class RefilledClassifierLoss(nn.Module):
         self.student_tau = student_tau
         self.center_mode = centers
         self.weighted = weighted
+        self.epoch_decay = epoch_decay
         self.eps = eps
         if centers == 'global':
             self.register_buffer(
@@ -124,7 +133,14 @@ class RefilledClassifierLoss(nn.Module):
         kl = kl_divergence(logits_t, logits_s, mask)
         if self.weighted:
             kl = kl * self.sample_weights(logits_T)
-        return self.loss_weight * kl.mean()
+        return self.current_weight() * kl.mean()
+
+    def current_weight(self):
+        """``loss_weight``, decayed by ``exp(-epoch_decay)`` per epoch."""
+        if not self.epoch_decay:
+            return self.loss_weight
+        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
+        return self.loss_weight * math.exp(-self.epoch_decay * epoch)
 
     def sample_weights(self, logits_T):
         """``w_i = 2 sigmoid(-u_i)`` with ``u_i = -log max_c p_T,c``
