@@ -1,2 +1,3 @@
 
 from .refilled_distill import RefilledDistill  # noqa: F401
+from .vrm_distill import VRMDistill  # noqa: F401

@@ -1,0 +1,1 @@
+from .multi_view import MultiViewClsDataPreprocessor  # noqa: F401
