@@ -13,9 +13,13 @@ blocks live here, once:
   :func:`kl_divergence` -- similarity distributions and their divergences,
   with an optional mask of valid entries (RRD, REFILLED).
 
-All functions compute in float32 whatever the input dtype, so that under
-AMP a loss is never evaluated in fp16/bf16.
+All functions compute in float32 whatever the input dtype, with autocast
+disabled inside, so that under AMP a loss is never evaluated in fp16/bf16
+(autocast would run the matrix products in half precision even on fp32
+inputs, and the sharp softmaxes and Gram-form cancellations need fp32).
 """
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -24,6 +28,19 @@ def _fp32(x):
     return x.float() if x.dtype != torch.float64 else x
 
 
+def fp32_relation(fn):
+    """Run ``fn`` with autocast disabled on the device of its first tensor
+    argument (inputs are cast to fp32 inside each function)."""
+
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        with torch.autocast(x.device.type, enabled=False):
+            return fn(x, *args, **kwargs)
+
+    return wrapper
+
+
+@fp32_relation
 def pairwise_distances(x, y=None, squared=False, eps=1e-12):
     """Euclidean distances between the rows of ``x`` and the rows of ``y``.
 
@@ -56,6 +73,7 @@ def pairwise_distances(x, y=None, squared=False, eps=1e-12):
     return dist
 
 
+@fp32_relation
 def edge_discrepancy(vs, vt, eps=1e-8):
     """Per-edge discrepancy of two graphs over the same ``N`` vertices.
 
@@ -74,9 +92,7 @@ def edge_discrepancy(vs, vt, eps=1e-8):
 
     Each graph's vertices are centred first: differences do not change,
     and the Gram form no longer loses precision to a large component that
-    all vertices share (e.g. a common logit offset). Autocast is disabled
-    inside, as its fp16/bf16 matrix products would ruin the cancellation
-    in ``|a|^2 + |b|^2 - 2 <a, b>``.
+    all vertices share (e.g. a common logit offset).
 
     Args:
         vs (Tensor): ``(N, D)`` vertices of the first (student) graph.
@@ -87,24 +103,24 @@ def edge_discrepancy(vs, vt, eps=1e-8):
         Tensor: ``(N, N)`` symmetric matrix of ``d_ab``, zero diagonal,
         float32.
     """
-    with torch.autocast(vs.device.type, enabled=False):
-        vs, vt = _fp32(vs), _fp32(vt)
-        vs = vs - vs.mean(0, keepdim=True)
-        vt = vt - vt.mean(0, keepdim=True)
-        gss, gtt, gst = vs @ vs.t(), vt @ vt.t(), vs @ vt.t()
-        ds, dt, dst = (torch.diagonal(g) for g in (gss, gtt, gst))
-        len2_s = (ds[:, None] + ds[None, :] - 2 * gss).clamp_min(0)
-        len2_t = (dt[:, None] + dt[None, :] - 2 * gtt).clamp_min(0)
-        inner = dst[:, None] + dst[None, :] - gst - gst.t()
-        # max(sqrt(x), eps) as sqrt(max(x, eps^2)): the derivative of the
-        # square root is never taken at zero (0 * inf = NaN).
-        norm_s = len2_s.clamp_min(eps * eps).sqrt()
-        norm_t = len2_t.clamp_min(eps * eps).sqrt()
-        disc = (len2_s / norm_s.pow(2) + len2_t / norm_t.pow(2) -
-                2 * inner / (norm_s * norm_t))
-        return disc.clamp_min(0)
+    vs, vt = _fp32(vs), _fp32(vt)
+    vs = vs - vs.mean(0, keepdim=True)
+    vt = vt - vt.mean(0, keepdim=True)
+    gss, gtt, gst = vs @ vs.t(), vt @ vt.t(), vs @ vt.t()
+    ds, dt, dst = (torch.diagonal(g) for g in (gss, gtt, gst))
+    len2_s = (ds[:, None] + ds[None, :] - 2 * gss).clamp_min(0)
+    len2_t = (dt[:, None] + dt[None, :] - 2 * gtt).clamp_min(0)
+    inner = dst[:, None] + dst[None, :] - gst - gst.t()
+    # max(sqrt(x), eps) as sqrt(max(x, eps^2)): the derivative of the
+    # square root is never taken at zero (0 * inf = NaN).
+    norm_s = len2_s.clamp_min(eps * eps).sqrt()
+    norm_t = len2_t.clamp_min(eps * eps).sqrt()
+    disc = (len2_s / norm_s.pow(2) + len2_t / norm_t.pow(2) -
+            2 * inner / (norm_s * norm_t))
+    return disc.clamp_min(0)
 
 
+@fp32_relation
 def similarity_logits(query, keys, tau):
     """``query keys^T / tau``: the logits of a similarity distribution.
 
@@ -126,6 +142,7 @@ def _masked(logits, mask):
     return logits.masked_fill(~mask, float('-inf'))
 
 
+@fp32_relation
 def soft_cross_entropy(target_logits, pred_logits, mask=None):
     """Row-wise ``-sum_k p_k log q_k`` with ``p = softmax(target_logits)``,
     ``q = softmax(pred_logits)``, over the entries where ``mask`` is True.
@@ -145,6 +162,7 @@ def soft_cross_entropy(target_logits, pred_logits, mask=None):
     return -torch.where(p > 0, p * log_q, torch.zeros_like(p)).sum(1)
 
 
+@fp32_relation
 def kl_divergence(target_logits, pred_logits, mask=None):
     """Row-wise ``KL(p || q) = sum_k p_k (log p_k - log q_k)``, arguments as
     in :func:`soft_cross_entropy`.

@@ -1,0 +1,76 @@
+"""The shared relation maths against slow, obvious float64 versions."""
+import itertools
+import math
+
+import pytest
+import torch
+
+from relkd_mm.models.losses.relation import (edge_discrepancy, kl_divergence,
+                                             pairwise_distances,
+                                             similarity_logits,
+                                             soft_cross_entropy)
+
+
+def test_pairwise_distances_match_loops():
+    torch.manual_seed(0)
+    x, y = torch.randn(5, 3).double(), torch.randn(4, 3).double()
+    d = pairwise_distances(x, y)
+    for i, j in itertools.product(range(5), range(4)):
+        ref = math.sqrt(sum((x[i, k] - y[j, k]).item() ** 2
+                            for k in range(3)))
+        assert d[i, j].item() == pytest.approx(ref, abs=1e-9)
+    self_d = pairwise_distances(x)
+    assert torch.all(torch.diagonal(self_d) == 0)
+    assert torch.allclose(pairwise_distances(x, squared=True),
+                          torch.cdist(x, x).pow(2), atol=1e-9)
+
+
+def test_pairwise_distances_finite_gradient_for_identical_rows():
+    x = torch.ones(3, 4, requires_grad=True)
+    pairwise_distances(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_edge_discrepancy_matches_materialised_edges():
+    torch.manual_seed(1)
+    vs, vt = torch.randn(6, 5).double(), torch.randn(6, 5).double()
+    vs[4] = vs[2]  # a zero-length student edge
+    d = edge_discrepancy(vs, vt)
+    for a, b in itertools.product(range(6), range(6)):
+        ds, dt = vs[a] - vs[b], vt[a] - vt[b]
+        es = ds / max(ds.norm().item(), 1e-8)
+        et = dt / max(dt.norm().item(), 1e-8)
+        assert d[a, b].item() == pytest.approx(
+            (es - et).pow(2).sum().item(), abs=1e-6)
+
+
+def test_distributions_match_loops_with_mask():
+    torch.manual_seed(2)
+    t, p = torch.randn(3, 4).double(), torch.randn(3, 4).double()
+    mask = torch.tensor([[1, 1, 1, 1], [1, 0, 1, 0], [0, 0, 1, 1]]).bool()
+    ce, kl = soft_cross_entropy(t, p, mask), kl_divergence(t, p, mask)
+    for i in range(3):
+        idx = mask[i].nonzero().flatten().tolist()
+        zt = sum(math.exp(t[i, k]) for k in idx)
+        zp = sum(math.exp(p[i, k]) for k in idx)
+        pt = {k: math.exp(t[i, k]) / zt for k in idx}
+        pq = {k: math.exp(p[i, k]) / zp for k in idx}
+        assert ce[i].item() == pytest.approx(
+            -sum(pt[k] * math.log(pq[k]) for k in idx), abs=1e-9)
+        assert kl[i].item() == pytest.approx(
+            sum(pt[k] * math.log(pt[k] / pq[k]) for k in idx), abs=1e-9)
+    logits = similarity_logits(t, p, tau=0.5)
+    assert torch.allclose(logits, t @ p.t() / 0.5)
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_fp32_under_autocast(dtype):
+    torch.manual_seed(3)
+    x, y = torch.randn(8, 16), torch.randn(8, 16)
+    with torch.autocast('cpu', dtype=dtype):
+        outs = [pairwise_distances(x, y), edge_discrepancy(x, y),
+                similarity_logits(x, y, 0.04),
+                soft_cross_entropy(x, y), kl_divergence(x, y)]
+    for out in outs:
+        assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert torch.allclose(outs[2], x @ y.t() / 0.04, atol=1e-5)
