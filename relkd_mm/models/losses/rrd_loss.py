@@ -160,8 +160,7 @@ class RRDLoss(nn.Module):
             keys = torch.cat(
                 [keys, keys.new_zeros(longest - keys.size(0), keys.size(1))])
         parts = dist.all_gather(keys)
-        return torch.cat([part[:n].to(keys.device)
-                          for part, n in zip(parts, sizes)])
+        return torch.cat([part[:n] for part, n in zip(parts, sizes)])
 
     @torch.no_grad()
     def _enqueue(self, keys):
