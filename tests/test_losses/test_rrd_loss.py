@@ -66,6 +66,20 @@ def test_value_float32_and_2025_preset():
     assert loss(zs, zt).item() == pytest.approx(expected, rel=1e-4)
 
 
+def test_autocast_keeps_float32():
+    torch.manual_seed(8)
+    zs, zt = unit(8, 16, dtype=torch.float32), unit(8, 16, dtype=torch.float32)
+    plain = RRDLoss(queue_size=64, embed_dim=16)
+    amp = RRDLoss(queue_size=64, embed_dim=16)
+    amp.load_state_dict(plain.state_dict())
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        value = amp(zs.bfloat16(), zt.bfloat16())
+    expected = plain(zs.bfloat16().float(), zt.bfloat16().float())
+    assert value.dtype == torch.float32
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    torch.testing.assert_close(amp.queue, plain.queue, rtol=0, atol=0)
+
+
 def test_gradients_reach_student_only():
     torch.manual_seed(2)
     student = MODELS.build(dict(type='EmbedConnector', dim_in=12, dim_out=8))
