@@ -13,91 +13,18 @@ import hashlib
 import json
 import os
 import os.path as osp
-import shutil
-import subprocess
 import sys
-import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # isort: off
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
+from relkd_mm.utils.quick_runs import (  # noqa: E402
+    RUNS, TEACHER, budget_options, config_paths, ensure_fashion_mnist,
+    missing_configs, train_and_test)
 # isort: on
-
-CFG_DIR = osp.join(REPO, 'configs', 'quickstart')
-#: (row name, config file, what it shows). Methods join the table by adding
-#: a config here; a missing config is reported, not silently skipped.
-RUNS = [
-    ('teacher (wrn_16_2)', 'teacher_wrn-16-2_fmnist.py', 'the teacher'),
-    ('student alone (resnet8)', 'student_resnet8_fmnist.py', 'baseline'),
-    ('KD', 'kd_wrn-16-2_resnet8_fmnist.py', 'MMRazor KLDivergence, T=4'),
-    ('RRD', 'rrd_wrn-16-2_resnet8_fmnist.py', 'relkd_mm RRDLoss'),
-    ('VRM', 'vrm_wrn-16-2_resnet8_fmnist.py', 'relkd_mm VRMLoss'),
-    ('REFILLED', 'refilled_wrn-16-2_resnet8_fmnist.py',
-     'relkd_mm stage 1 + stage 2'),
-]
-
-
-def ensure_fashion_mnist(data_root):
-    files = [f'{p}-{k}-ubyte.gz' for p in ('train', 't10k')
-             for k in ('images-idx3', 'labels-idx1')]
-    if all(osp.isfile(osp.join(data_root, f)) or
-           osp.isfile(osp.join(data_root, f[:-3])) for f in files):
-        return
-    if data_root == DEBIAN_FASHION_MNIST and shutil.which('apt-get') and \
-            os.geteuid() == 0:
-        print('Fashion-MNIST is missing: installing the Debian package '
-              '`dataset-fashion-mnist`...', flush=True)
-        ok = subprocess.run(['apt-get', 'install', '-y', '-q',
-                             'dataset-fashion-mnist']).returncode == 0
-        if not ok:
-            subprocess.run(['apt-get', 'update', '-q'])
-            ok = subprocess.run(['apt-get', 'install', '-y', '-q',
-                                 'dataset-fashion-mnist']).returncode == 0
-        if ok:
-            return
-    sys.exit(f'Fashion-MNIST not found in {data_root}. Install it with '
-             '`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), '
-             'or put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, '
-             't10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in a '
-             'folder and pass --data-root.')
-
-
-def budget_options(args):
-    """The subset and schedule, as --cfg-options a user could also pass."""
-    return {
-        'train_dataloader.dataset.indices': args.train_size,
-        'val_dataloader.dataset.indices': args.test_size,
-        'test_dataloader.dataset.indices': args.test_size,
-        'train_dataloader.dataset.data_root': args.data_root,
-        'val_dataloader.dataset.data_root': args.data_root,
-        'test_dataloader.dataset.data_root': args.data_root,
-        'train_cfg.max_epochs': args.epochs,
-        'param_scheduler.T_max': args.epochs,
-        'randomness.seed': args.seed,
-    }
-
-
-def run(name, cfg_file, work_dir, options, teacher_ckpt=None):
-    cfg = Config.fromfile(osp.join(CFG_DIR, cfg_file))
-    cfg.merge_from_dict(options)
-    if teacher_ckpt is not None:
-        cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.work_dir = work_dir
-    cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
-    cfg.log_level = 'WARNING'
-    start = time.time()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.test()
-    return dict(name=name, config=f'configs/quickstart/{cfg_file}',
-                top1=float(metrics['accuracy/top1']),
-                seconds=time.time() - start)
 
 
 def main():
@@ -116,7 +43,8 @@ def main():
     args = parser.parse_args()
 
     ensure_fashion_mnist(args.data_root)
-    options = budget_options(args)
+    options = budget_options(args.train_size, args.test_size, args.epochs,
+                             args.seed, args.data_root)
     print(f'Fashion-MNIST from {args.data_root}: first {args.train_size} '
           f'training images, first {args.test_size} test images, '
           f'{args.epochs} epochs, seed {args.seed}, CPU '
@@ -124,20 +52,22 @@ def main():
 
     results = []
     teacher_ckpt = None
-    for name, cfg_file, note in RUNS:
-        is_teacher = cfg_file.startswith('teacher_')
+    for method in [TEACHER, *RUNS]:
+        name, is_teacher = method.name, method is TEACHER
         if args.only and not is_teacher and not any(
                 o.lower() in name.lower() for o in args.only):
             continue
-        if not osp.isfile(osp.join(CFG_DIR, cfg_file)):
-            print(f'- {name}: configs/quickstart/{cfg_file} does not exist '
-                  'yet, skipped.', flush=True)
+        missing = missing_configs(method)
+        if missing:
+            print(f'- {name}: {osp.relpath(missing[0], REPO)} does not '
+                  'exist yet, skipped.', flush=True)
             continue
-        stem = osp.splitext(cfg_file)[0]
+        cfgs = config_paths(method)
+        stem = osp.splitext(osp.basename(cfgs[-1]))[0]
         if is_teacher:
             # Cached: keyed by the config and the budget, trained once.
             key = hashlib.sha1(
-                (open(osp.join(CFG_DIR, cfg_file)).read() +
+                (open(cfgs[0]).read() +
                  json.dumps(options, sort_keys=True)).encode()).hexdigest()
             work_dir = osp.join(args.work_dir, f'{stem}-{key[:10]}')
             cache = osp.join(work_dir, 'result.json')
@@ -147,16 +77,15 @@ def main():
                 print(f'- {name}: cached in {work_dir}', flush=True)
             else:
                 print(f'- {name}: training...', flush=True)
-                result = run(name, cfg_file, work_dir, options)
+                result = train_and_test(name, cfgs, work_dir, options)
                 with open(cache, 'w') as f:
                     json.dump(result, f)
             teacher_ckpt = osp.join(work_dir, f'epoch_{args.epochs}.pth')
         else:
             print(f'- {name}: training...', flush=True)
-            result = run(name, cfg_file, osp.join(args.work_dir, stem),
-                         options, teacher_ckpt=None if 'alone' in name
-                         else teacher_ckpt)
-        result['note'] = note
+            result = train_and_test(name, cfgs, osp.join(args.work_dir, stem),
+                                    options, teacher_ckpt=teacher_ckpt)
+        result['note'] = method.note
         results.append(result)
         print(f'  top-1 {result["top1"]:.2f} in {result["seconds"]:.0f} s',
               flush=True)
@@ -166,7 +95,7 @@ def main():
     print(f'|{"-" * 28}|{"-" * 8}|{"-" * 8}|{"-" * 8}')
     for r in results:
         print(f'| {r["name"]:<26} | {r["top1"]:6.2f} | '
-              f'{r["seconds"]:5.0f}s | {r["config"]}')
+              f'{r["seconds"]:5.0f}s | {", ".join(r["configs"])}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,178 @@
+"""Train-and-test runs of small configs, shared by the quick start
+(``tools/quickstart.py``) and the accuracy benchmark (``tools/benchmark.py``).
+
+A *run* is one or more ordinary MMEngine runs of ordinary configs: a method
+with several stages (REFILLED) trains each stage in ``<work_dir>/stage<k>``
+from the previous stage's last checkpoint (``load_from``), and the last
+stage is tested. Nothing here is specific to a method: a method joins the
+quick start and the benchmark by adding its config(s) to :data:`RUNS`.
+"""
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+from collections import namedtuple
+
+from mmengine.config import Config
+from mmengine.runner import Runner, find_latest_checkpoint
+
+from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
+from relkd_mm.runner import trust_checkpoint
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG_DIR = osp.join(REPO, 'configs', 'quickstart')
+
+#: One row of the quick start / benchmark. ``configs``: a config file of
+#: configs/quickstart/, or a tuple of them for a method trained in stages.
+#: ``baseline``: a reference row (the student alone, KD).
+Method = namedtuple('Method', ['name', 'configs', 'note', 'baseline'])
+
+TEACHER = Method('teacher (wrn_16_2)', ('teacher_wrn-16-2_fmnist.py', ),
+                 'the teacher', False)
+#: The distilled rows, in table order. Methods join by adding a config here;
+#: a missing config is reported, not silently skipped.
+RUNS = [
+    Method('student alone (resnet8)', ('student_resnet8_fmnist.py', ),
+           'baseline', True),
+    Method('KD', ('kd_wrn-16-2_resnet8_fmnist.py', ),
+           'MMRazor KLDivergence, T=4', True),
+    Method('RRD', ('rrd_wrn-16-2_resnet8_fmnist.py', ),
+           'relkd_mm RRDLoss', False),
+    Method('VRM', ('vrm_wrn-16-2_resnet8_fmnist.py', ),
+           'relkd_mm VRMLoss', False),
+    Method('REFILLED', ('refilled_wrn-16-2_resnet8_fmnist.py', ),
+           'relkd_mm stage 1 + stage 2', False),
+]
+
+
+def config_paths(method, cfg_dir=CFG_DIR):
+    return [c if osp.isabs(c) else osp.join(cfg_dir, c)
+            for c in method.configs]
+
+
+def missing_configs(method, cfg_dir=CFG_DIR):
+    return [p for p in config_paths(method, cfg_dir) if not osp.isfile(p)]
+
+
+def ensure_fashion_mnist(data_root):
+    """Exit with instructions (or install Debian's package, as root) when
+    the four Fashion-MNIST idx files are not in ``data_root``."""
+    files = [f'{p}-{k}-ubyte.gz' for p in ('train', 't10k')
+             for k in ('images-idx3', 'labels-idx1')]
+    if all(osp.isfile(osp.join(data_root, f)) or
+           osp.isfile(osp.join(data_root, f[:-3])) for f in files):
+        return
+    if data_root == DEBIAN_FASHION_MNIST and shutil.which('apt-get') and \
+            os.geteuid() == 0:
+        print('Fashion-MNIST is missing: installing the Debian package '
+              '`dataset-fashion-mnist`...', flush=True)
+        ok = subprocess.run(['apt-get', 'install', '-y', '-q',
+                             'dataset-fashion-mnist']).returncode == 0
+        if not ok:
+            subprocess.run(['apt-get', 'update', '-q'])
+            ok = subprocess.run(['apt-get', 'install', '-y', '-q',
+                                 'dataset-fashion-mnist']).returncode == 0
+        if ok:
+            return
+    sys.exit(f'Fashion-MNIST not found in {data_root}. Install it with '
+             '`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), '
+             'or put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, '
+             't10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in a '
+             'folder and pass --data-root.')
+
+
+def budget_options(train_size=None, test_size=None, epochs=None, seed=None,
+                   data_root=None, cosine_t_max=True):
+    """The subset and schedule as ``--cfg-options`` a user could also pass.
+
+    ``None`` leaves the config's value. ``cosine_t_max``: also set
+    ``param_scheduler.T_max`` to ``epochs`` (the quick-start configs' single
+    cosine scheduler).
+    """
+    options = {}
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    if train_size is not None:
+        options['train_dataloader.dataset.indices'] = train_size
+    if test_size is not None:
+        options['val_dataloader.dataset.indices'] = test_size
+        options['test_dataloader.dataset.indices'] = test_size
+    if data_root is not None:
+        for loader in loaders:
+            options[f'{loader}.dataset.data_root'] = data_root
+    if epochs is not None:
+        options['train_cfg.max_epochs'] = epochs
+        if cosine_t_max:
+            options['param_scheduler.T_max'] = epochs
+    if seed is not None:
+        options['randomness.seed'] = seed
+    return options
+
+
+def _stage_dirs(work_dir, n):
+    return [work_dir] if n == 1 else [
+        osp.join(work_dir, f'stage{k + 1}') for k in range(n)]
+
+
+def last_checkpoint(work_dir):
+    """The newest checkpoint MMEngine recorded in ``work_dir``, or None."""
+    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        return None
+    path = find_latest_checkpoint(work_dir)
+    return path if path and osp.isfile(path) else None
+
+
+def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
+                   resume=False, log_level='WARNING'):
+    """Train each stage of a method, then test the last one.
+
+    Args:
+        name (str): Row name, copied into the result.
+        cfg_paths (list[str]): The config of each stage.
+        work_dir (str): The run's work dir (stages in ``stage<k>/``).
+        options (dict): ``--cfg-options`` merged into every stage.
+        teacher_ckpt (str, optional): Set as ``model.teacher_ckpt`` of every
+            stage that is a distiller.
+        resume (bool): Continue a stage from the last checkpoint found in
+            its work dir (it is this run's own, so it is trusted) and skip
+            stages already finished.
+        log_level (str): The runners' log level.
+
+    Returns:
+        dict: ``name``, ``configs``, ``top1`` (test accuracy of the last
+        stage, %), ``seconds`` (this call's wall time).
+    """
+    start = time.time()
+    stage_dirs = _stage_dirs(work_dir, len(cfg_paths))
+    metrics = None
+    for k, (cfg_path, stage_dir) in enumerate(zip(cfg_paths, stage_dirs)):
+        is_last = k == len(cfg_paths) - 1
+        done = osp.join(stage_dir, 'stage_done.json')
+        if not is_last and resume and osp.isfile(done):
+            continue
+        cfg = Config.fromfile(cfg_path)
+        cfg.merge_from_dict(options)
+        if teacher_ckpt is not None and 'teacher_ckpt' in cfg.model:
+            cfg.model.teacher_ckpt = teacher_ckpt
+        cfg.work_dir = stage_dir
+        cfg.experiment_name = f'{osp.basename(stage_dir)}_{time.time_ns()}'
+        cfg.log_level = log_level
+        previous = last_checkpoint(stage_dir) if resume else None
+        if previous is not None:
+            trust_checkpoint(previous)  # this run's own checkpoint
+            cfg.resume, cfg.load_from = True, previous
+        elif k > 0:
+            cfg.load_from = last_checkpoint(stage_dirs[k - 1])
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        if is_last:
+            metrics = runner.test()
+        else:
+            with open(done, 'w') as f:
+                json.dump(dict(checkpoint=last_checkpoint(stage_dir)), f)
+    return dict(name=name,
+                configs=[osp.relpath(p, REPO) for p in cfg_paths],
+                top1=float(metrics['accuracy/top1']),
+                seconds=time.time() - start)

@@ -1,0 +1,374 @@
+"""Accuracy benchmark: methods x seeds, one command, a markdown table.
+
+Trains and tests every method with every seed at one budget, then writes
+``results.md`` (mean +- std test top-1 per method, the student alone and KD
+as baselines), ``results.json`` and ``results.png`` in the budget's folder.
+Finished runs are skipped and interrupted runs resume from their last
+checkpoint, so the command can be stopped and re-run at any time.
+
+Fashion-MNIST (default) runs the configs of configs/quickstart/, with a
+teacher trained once per budget (seed 0)::
+
+    python tools/benchmark.py [--methods KD RRD ...] [--seeds 0 1 2] \\
+        [--train-size 6000] [--test-size 2000] [--epochs 3]
+
+CIFAR-100 or ImageNet: name the configs (a method trained in stages lists
+its stage configs joined by ``,``); the configs' own teacher checkpoints
+and schedules are used unless overridden::
+
+    python tools/benchmark.py --dataset cifar100 \\
+      --config student=configs/teachers/resnet8x4_1xb64_cifar100.py \\
+      --config KD=configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py \\
+      --config RRD=configs/rrd/rrd_resnet32x4_resnet8x4_1xb64_cifar100.py \\
+      --baseline student KD --seeds 0 1 2 --data-root data/cifar100
+"""
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import os.path as osp
+import re
+import sys
+import time
+import traceback
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# isort: off
+# relkd_mm first: its compat patches must precede every mm* import.
+sys.path.insert(0, REPO)
+import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.logging import MMLogger, print_log  # noqa: E402
+from mmengine.utils import ProgressBar  # noqa: E402
+
+from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
+from relkd_mm.utils.quick_runs import (  # noqa: E402
+    RUNS, TEACHER, Method, budget_options, config_paths,
+    ensure_fashion_mnist, last_checkpoint, missing_configs, train_and_test)
+# isort: on
+
+FMNIST_BUDGET = dict(train_size=6000, test_size=2000, epochs=3)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train and test methods x seeds; write a markdown '
+        'table (mean +- std top-1) and a plot.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    parser.add_argument(
+        '--dataset', default='fashion-mnist',
+        help='name used in the output folder and table title; '
+        '"fashion-mnist" (default) runs configs/quickstart/, any other '
+        'needs --config')
+    parser.add_argument(
+        '--methods', nargs='+', metavar='NAME',
+        help='Fashion-MNIST rows to run (substrings of the row names, e.g. '
+        '"alone" KD RRD); default: all')
+    parser.add_argument(
+        '--config', action='append', default=[], metavar='NAME=CFG[,CFG2]',
+        help='a method of your own: its name and config(s); repeat it. '
+        'Replaces the Fashion-MNIST rows')
+    parser.add_argument(
+        '--baseline', nargs='+', default=None, metavar='NAME',
+        help='names of the --config methods that are baselines')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument(
+        '--train-size', type=int,
+        help='first N training images (Fashion-MNIST default 6000, '
+        'otherwise the whole set)')
+    parser.add_argument(
+        '--test-size', type=int,
+        help='first N test images (Fashion-MNIST default 2000, otherwise '
+        'the whole set)')
+    parser.add_argument(
+        '--epochs', type=int,
+        help='training epochs (Fashion-MNIST default 3, otherwise the '
+        "config's schedule)")
+    parser.add_argument(
+        '--data-root',
+        help=f'dataset folder (Fashion-MNIST default {DEBIAN_FASHION_MNIST})')
+    parser.add_argument(
+        '--teacher-ckpt',
+        help='teacher checkpoint for every distiller (Fashion-MNIST: '
+        'trained by the benchmark when not given)')
+    parser.add_argument(
+        '--work-dir', default=osp.join(REPO, 'work_dirs', 'benchmark'),
+        help='parent folder of the runs; default work_dirs/benchmark')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        help='key=value overrides for every run (and the teacher)')
+    args = parser.parse_args(argv)
+    if args.dataset != 'fashion-mnist' and not args.config:
+        parser.error(f'--dataset {args.dataset} needs the methods\' configs: '
+                     'pass --config NAME=CONFIG for each method.')
+    if args.config and args.methods:
+        parser.error('--methods selects Fashion-MNIST rows; with --config '
+                     'list exactly the methods you want instead.')
+    return args
+
+
+def parse_config_methods(specs, baselines):
+    methods = []
+    for spec in specs:
+        name, sep, cfgs = spec.partition('=')
+        if not sep or not name or not cfgs:
+            raise SystemExit(f'--config {spec!r}: use NAME=CONFIG or '
+                             'NAME=STAGE1_CONFIG,STAGE2_CONFIG.')
+        methods.append(Method(name, tuple(
+            osp.abspath(c) for c in cfgs.split(',')), spec,
+            name in (baselines or ())))
+    unknown = set(baselines or ()) - {m.name for m in methods}
+    if unknown:
+        raise SystemExit(f'--baseline {sorted(unknown)}: not among the '
+                         f'--config names {[m.name for m in methods]}.')
+    return methods
+
+
+def select_methods(args):
+    if args.config:
+        return parse_config_methods(args.config, args.baseline)
+    if not args.methods:
+        return list(RUNS)
+    chosen = [m for m in RUNS
+              if any(o.lower() in m.name.lower() for o in args.methods)]
+    if not chosen:
+        raise SystemExit(f'--methods {args.methods}: no row matches; rows '
+                         f'are {[m.name for m in RUNS]}.')
+    return chosen
+
+
+def slug(name):
+    return re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
+
+
+def budget(args):
+    """The budget's --cfg-options (without the seed) and its folder name."""
+    fmnist = args.dataset == 'fashion-mnist'
+    sizes = {k: getattr(args, k) if getattr(args, k) is not None else
+             (FMNIST_BUDGET[k] if fmnist else None) for k in FMNIST_BUDGET}
+    data_root = args.data_root or (DEBIAN_FASHION_MNIST if fmnist else None)
+    options = budget_options(sizes['train_size'], sizes['test_size'],
+                             sizes['epochs'], None, data_root,
+                             cosine_t_max=fmnist)
+    options.update(args.cfg_options)
+    key = hashlib.sha1(json.dumps(
+        [options, args.teacher_ckpt, sorted(args.config)], sort_keys=True,
+        default=str).encode()).hexdigest()[:8]
+    name = '-'.join(f'{k.split("_")[0]}{v}' for k, v in sizes.items()
+                    if v is not None)
+    folder = f'{args.dataset}-{name}-{key}' if name else \
+        f'{args.dataset}-{key}'
+    return sizes, data_root, options, folder
+
+
+class Benchmark:
+    """The runs of one budget, their results and the table."""
+
+    def __init__(self, args):
+        self.args = args
+        self.methods = select_methods(args)
+        self.sizes, self.data_root, self.options, folder = budget(args)
+        self.root = osp.join(args.work_dir, folder)
+        os.makedirs(self.root, exist_ok=True)
+        self.logger = MMLogger.get_instance(
+            f'relkd_mm_benchmark_{time.time_ns()}', logger_name='benchmark',
+            log_file=osp.join(self.root, 'benchmark.log'),
+            log_level='INFO', file_mode='a')
+
+    def log(self, msg, level=logging.INFO):
+        print_log(msg, logger=self.logger, level=level)
+
+    def run_dir(self, method, seed):
+        return osp.join(self.root, slug(method.name), f'seed{seed}')
+
+    def _train(self, method, work_dir, options, teacher_ckpt):
+        """One run, resumed from its last checkpoint if it has one."""
+        done = osp.join(work_dir, 'result.json')
+        if osp.isfile(done):
+            with open(done) as f:
+                return json.load(f), 'skipped'
+        resumed = any(last_checkpoint(d) for d in
+                      [work_dir] + [osp.join(work_dir, f'stage{k + 1}')
+                                    for k in range(len(method.configs))])
+        result = train_and_test(method.name, config_paths(method), work_dir,
+                                options, teacher_ckpt=teacher_ckpt,
+                                resume=True)
+        result['seed'] = options.get('randomness.seed')
+        with open(done, 'w') as f:
+            json.dump(result, f, indent=1)
+        return result, 'resumed' if resumed else 'trained'
+
+    def teacher(self):
+        """Fashion-MNIST's teacher, trained once per budget (seed 0)."""
+        if self.args.teacher_ckpt or self.args.config:
+            return self.args.teacher_ckpt
+        work_dir = osp.join(self.root, 'teacher')
+        result, how = self._train(TEACHER, work_dir,
+                                  dict(self.options,
+                                       **{'randomness.seed': 0}), None)
+        self.log(f'teacher: {how}, top-1 {result["top1"]:.2f}')
+        return last_checkpoint(work_dir)
+
+    def run(self):
+        args = self.args
+        if args.dataset == 'fashion-mnist':
+            ensure_fashion_mnist(self.data_root)
+        missing = {m.name: missing_configs(m) for m in self.methods}
+        for name, paths in missing.items():
+            if paths:
+                self.log(f'{name}: {osp.relpath(paths[0], REPO)} does not '
+                         'exist, skipped.', logging.WARNING)
+        methods = [m for m in self.methods if not missing[m.name]]
+        self.log(f'Benchmark on {args.dataset}: {self.describe_budget()}; '
+                 f'{len(methods)} methods x seeds {args.seeds}; results in '
+                 f'{self.root}')
+        runs = [(m, s) for m in methods for s in args.seeds]
+        todo = [(m, s) for m, s in runs if not osp.isfile(
+            osp.join(self.run_dir(m, s), 'result.json'))]
+        if len(todo) < len(runs):
+            self.log(f'{len(runs) - len(todo)} of {len(runs)} runs are '
+                     'finished already: skipped.')
+        teacher_ckpt = self.teacher() if todo else None
+        failed = []
+        progress = ProgressBar(len(todo)) if todo else None
+        for method, seed in todo:
+            options = dict(self.options, **{'randomness.seed': seed})
+            try:
+                result, how = self._train(method, self.run_dir(method, seed),
+                                          options, teacher_ckpt)
+            except Exception:  # report, keep the other runs going
+                failed.append((method.name, seed))
+                progress.file.write('\n')
+                self.log(f'{method.name} seed {seed} failed:\n'
+                         f'{traceback.format_exc()}', logging.ERROR)
+            else:
+                progress.file.write('\n')
+                self.log(f'{method.name} seed {seed}: {how}, top-1 '
+                         f'{result["top1"]:.2f} in {result["seconds"]:.0f} s')
+            progress.update()
+        if progress is not None:
+            progress.file.write('\n')
+            progress.file.flush()
+        rows = self.collect(methods)
+        table = self.table(rows)
+        self.write(rows, table)
+        self.log('\n' + table)
+        if failed:
+            self.log(f'{len(failed)} runs failed: {failed}; re-run the same '
+                     'command to retry them.', logging.ERROR)
+        return 1 if failed else 0
+
+    def describe_budget(self):
+        s = self.sizes
+        return ', '.join([
+            f'first {s["train_size"]} training images'
+            if s['train_size'] else 'all training images',
+            f'first {s["test_size"]} test images'
+            if s['test_size'] else 'all test images',
+            f'{s["epochs"]} epochs' if s['epochs'] else
+            "the configs' schedules"])
+
+    def collect(self, methods):
+        rows = []
+        for method in methods:
+            results = []
+            for seed in self.args.seeds:
+                path = osp.join(self.run_dir(method, seed), 'result.json')
+                if osp.isfile(path):
+                    with open(path) as f:
+                        results.append(json.load(f))
+            rows.append(dict(method=method, results=results,
+                             **mean_std([r['top1'] for r in results])))
+        return rows
+
+    def table(self, rows):
+        base = next((r for r in rows if r['method'].baseline and
+                     r['results']), None)
+        lines = [
+            f'{self.args.dataset} test top-1 (%), {self.describe_budget()}, '
+            f'seeds {self.args.seeds}; mean +- sample std over seeds.',
+            '',
+            '| method | top-1 | vs ' +
+            (base['method'].name if base else 'baseline') +
+            ' | seeds | per seed | s/run |',
+            '|---|---|---|---|---|---|']
+        for row in rows:
+            res = row['results']
+            name = row['method'].name + (
+                ' (baseline)' if row['method'].baseline else '')
+            if not res:
+                lines.append(f'| {name} | - | - | 0 | - | - |')
+                continue
+            std = f' +- {row["std"]:.2f}' if len(res) > 1 else ''
+            delta = f'{row["mean"] - base["mean"]:+.2f}' if base else '-'
+            per_seed = ', '.join(f'{r["top1"]:.2f}' for r in res)
+            secs = sum(r['seconds'] for r in res) / len(res)
+            lines.append(f'| {name} | {row["mean"]:.2f}{std} | {delta} | '
+                         f'{len(res)} | {per_seed} | {secs:.0f} |')
+        return '\n'.join(lines) + '\n'
+
+    def write(self, rows, table):
+        with open(osp.join(self.root, 'results.md'), 'w') as f:
+            f.write(table)
+        summary = dict(
+            dataset=self.args.dataset, budget=self.sizes,
+            seeds=self.args.seeds, options=self.options,
+            rows=[dict(method=r['method'].name,
+                       configs=list(r['method'].configs),
+                       baseline=r['method'].baseline, mean=r['mean'],
+                       std=r['std'], runs=r['results']) for r in rows])
+        with open(osp.join(self.root, 'results.json'), 'w') as f:
+            json.dump(summary, f, indent=1, default=str)
+        self.plot(rows)
+
+    def plot(self, rows):
+        try:
+            import matplotlib
+            matplotlib.use('Agg')
+            import matplotlib.pyplot as plt
+        except ImportError:
+            self.log('matplotlib is not installed: no plot (pip install -e '
+                     '".[viz]").', logging.WARNING)
+            return
+        rows = [r for r in rows if r['results']]
+        fig, ax = plt.subplots(figsize=(1.4 * len(rows) + 2, 3.5))
+        for i, row in enumerate(rows):
+            color = 'tab:gray' if row['method'].baseline else 'tab:blue'
+            ax.bar(i, row['mean'], yerr=row['std'], color=color, alpha=0.6,
+                   capsize=4)
+            ax.plot([i] * len(row['results']),
+                    [r['top1'] for r in row['results']], 'k.', ms=4)
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels([r['method'].name for r in rows], rotation=20,
+                           ha='right')
+        values = [r['top1'] for row in rows for r in row['results']]
+        if values:
+            ax.set_ylim(max(0, min(values) - 3), min(100, max(values) + 2))
+        ax.set_ylabel('test top-1 (%)')
+        ax.set_title(f'{self.args.dataset}: mean +- std over seeds '
+                     f'{self.args.seeds} (grey: baselines)', fontsize=9)
+        fig.tight_layout()
+        fig.savefig(osp.join(self.root, 'results.png'), dpi=120)
+        plt.close(fig)
+
+
+def mean_std(values):
+    """Mean and sample standard deviation (0 for a single value)."""
+    if not values:
+        return dict(mean=float('nan'), std=float('nan'))
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return dict(mean=mean, std=0.0)
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return dict(mean=mean, std=math.sqrt(var))
+
+
+def main(argv=None):
+    return Benchmark(parse_args(argv)).run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
