@@ -1,0 +1,96 @@
+"""VRM end to end through tools/train.py: CIFAR-100 files with checkpoint
+and resume, and the ImageNet config on a generated folder tree."""
+import os.path as osp
+import re
+
+import torch
+
+from relkd_mm.runner.checkpoint import (load_checkpoint_file,
+                                        trusted_checkpoints)
+
+CIFAR_CFG = 'configs/vrm/vrm_resnet32x4_resnet8x4_1xb64_cifar100.py'
+IMAGENET_CFG = 'configs/vrm/r50_mbv2_imagenet.py'
+
+
+def state_dict(path):
+    with trusted_checkpoints(path):  # written by this test
+        return load_checkpoint_file(path)['state_dict']
+
+
+def loaders(**values):
+    return [
+        f'{d}.{k}={v}' for d in ('train_dataloader', 'val_dataloader',
+                                 'test_dataloader') for k, v in values.items()
+    ]
+
+
+def vrm_losses(log):
+    return [float(x) for x in re.findall(r'distill\.loss_vrm: ([\d.e+-]+)',
+                                         log)]
+
+
+def test_vrm_cifar100_train_and_resume(cifar100_root, tool, tmp_path):
+    work = str(tmp_path / 'vrm')
+    opts = loaders(**{
+        'dataset.data_root': cifar100_root,
+        'num_workers': 0,
+        'persistent_workers': False
+    }) + [
+        'train_dataloader.batch_size=32', 'model.teacher_ckpt=None',
+        'randomness.seed=0', 'default_hooks.logger.interval=1'
+    ]
+    out = tool('train.py', CIFAR_CFG, '--work-dir', work, '--cfg-options',
+               *opts, 'train_cfg.max_epochs=1')
+    log = out.stdout + out.stderr
+    losses = vrm_losses(log)
+    assert len(losses) == 4 and all(0 < x < 8 for x in losses)
+    assert re.search(r'teacher\.accuracy/top1: \d', log)
+    state1 = state_dict(osp.join(work, 'epoch_1.pth'))
+
+    out = tool('train.py', CIFAR_CFG, '--work-dir', work, '--resume',
+               osp.join(work, 'epoch_1.pth'), '--cfg-options', *opts,
+               'train_cfg.max_epochs=2')
+    assert 'resumed epoch: 1' in out.stdout + out.stderr
+    state2 = state_dict(osp.join(work, 'epoch_2.pth'))
+    teacher = [k for k in state2 if k.startswith('teacher.')]
+    student = [k for k in state2 if k.startswith('architecture.')]
+    assert teacher and student
+    assert all(torch.equal(state1[k], state2[k]) for k in teacher
+               if 'running' not in k and 'num_batches' not in k)
+    assert not torch.equal(state1['architecture.head.fc.weight'],
+                           state2['architecture.head.fc.weight'])
+
+
+def test_vrm_r50_mbv2_imagenet_config(imagenet_root, tool, tmp_path):
+    """The exact ImageNet config, the teacher from a locally saved
+    checkpoint (no download), on a 4-class folder tree."""
+    from mmengine.hub import get_config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        teacher = MODELS.build(
+            get_config('mmpretrain::resnet/resnet50_8xb32_in1k.py').model)
+    ckpt = str(tmp_path / 'resnet50.pth')
+    torch.save({'state_dict': teacher.state_dict()}, ckpt)
+
+    work = str(tmp_path / 'vrm_in1k')
+    classes = '[' + ','.join(f'n{c:08d}' for c in range(4)) + ']'
+    out = tool(
+        'train.py', IMAGENET_CFG, '--work-dir', work, '--cfg-options',
+        *loaders(**{
+            'dataset.data_root': imagenet_root,
+            'dataset.metainfo.classes': classes,
+            # Four images: one step of 4 real + 4 virtual 224 x 224 views.
+            'dataset.indices': 4,
+            'num_workers': 0,
+            'batch_size': 4,
+        }), f'model.teacher_ckpt={ckpt}', 'train_cfg.max_epochs=1',
+        'default_hooks.logger.interval=1')
+    log = out.stdout + out.stderr
+    assert len(vrm_losses(log)) == 1
+    state = state_dict(osp.join(work, 'epoch_1.pth'))
+    # The teacher is the saved one, frozen.
+    torch.testing.assert_close(state['teacher.backbone.conv1.weight'],
+                               teacher.backbone.conv1.weight.detach())
+    assert state['architecture.head.fc.weight'].shape == (1000, 1280)
