@@ -43,7 +43,8 @@ RUNS = [
            'relkd_mm RRDLoss', False),
     Method('VRM', ('vrm_wrn-16-2_resnet8_fmnist.py', ),
            'relkd_mm VRMLoss', False),
-    Method('REFILLED', ('refilled_wrn-16-2_resnet8_fmnist.py', ),
+    Method('REFILLED', ('refilled-s1_wrn-16-2_resnet8_fmnist.py',
+                        'refilled-s2_wrn-16-2_resnet8_fmnist.py'),
            'relkd_mm stage 1 + stage 2', False),
 ]
 
