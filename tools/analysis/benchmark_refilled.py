@@ -70,7 +70,6 @@ def main():
         ROOT, 'configs/_base_/models/cifar100', f'{args.student}.py'))
     student = MODELS.build(cfg.model).to(device).train()
     optim = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
-    feat_dim = student.head.fc.in_features
     teacher_dim = 128
     print(f'device {device}, {torch.get_num_threads()} threads, student '
           f'{args.student}, {args.num_classes} classes; median of '
