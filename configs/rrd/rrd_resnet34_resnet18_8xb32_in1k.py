@@ -4,8 +4,11 @@
 # embeddings of all GPUs are gathered into one memory shared by every GPU
 # (RRDLoss's default; per_rank_memory=True keeps one per GPU as the
 # official code does).
+# MMPretrain's dataset base directly: ../_base_/datasets/imagenet_bs32.py
+# also sets custom_imports, as default_runtime.py does, and duplicate keys
+# among bases fail.
 _base_ = [
-    '../_base_/datasets/imagenet_bs32.py',
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
     '../_base_/schedules/imagenet_bs256.py',
     '../_base_/default_runtime.py',
 ]

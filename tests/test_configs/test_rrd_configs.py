@@ -77,3 +77,21 @@ def test_one_config_builds_and_computes_both_losses():
                            'distill.loss_kd'}
     assert all(torch.isfinite(v) for v in losses.values())
     assert model.distiller.distill_losses.loss_rrd.queue_ptr.item() == 4
+
+
+def test_imagenet_config():
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/rrd/rrd_resnet34_resnet18_8xb32_in1k.py'))
+    model, distiller = cfg.model, cfg.model.distiller
+    assert model.architecture.cfg_path.endswith('resnet18_8xb32_in1k.py')
+    assert model.teacher.cfg_path.endswith('resnet34_8xb32_in1k.py')
+    assert model.teacher_ckpt.startswith('https://download.openmmlab.com/')
+    assert distiller.connectors.loss_rrd_sfeat.dim_in == 512
+    assert distiller.connectors.loss_rrd_tfeat.dim_in == 512
+    assert distiller.connectors.loss_rrd_tfeat.frozen
+    assert distiller.distill_losses.loss_rrd.preset == '2024'
+    assert not distiller.distill_losses.loss_rrd.get('per_rank_memory')
+    assert cfg.train_dataloader.batch_size == 32
+    assert cfg.optim_wrapper.optimizer.lr == 0.1
+    assert cfg.train_cfg.max_epochs == 100
+    assert 'relkd_mm' in cfg.custom_imports.imports
