@@ -37,7 +37,7 @@ def naive_term(vs, vt, pairs, ratio, prune, ent, eps):
 
 def naive_vrm(preds_s, preds_t, loss_weight=1.0, is_weight=1.0, ic_weight=1.0,
               zscore=True, is_pairs='all', prune='discrepancy',
-              prune_ratio=0.1, eps=1e-8):
+              prune_ratio=0.1, eps=1e-2):
     s = preds_s.double()
     t = preds_t.double().detach()
 
@@ -181,7 +181,8 @@ def test_identical_rows_and_all_equal_logits_are_finite():
     ref = naive_vrm(s, t)
     torch.testing.assert_close(loss, ref)
     loss.backward()
-    assert torch.isfinite(s.grad).all()
+    # Zero-length edges: no NaN, and a gradient bounded by about 1 / eps.
+    assert torch.isfinite(s.grad).all() and s.grad.abs().max() < 10
 
     for dtype in (torch.float32, torch.float64):
         s = torch.full((8, 10), 3.0, dtype=dtype, requires_grad=True)

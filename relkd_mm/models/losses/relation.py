@@ -88,7 +88,9 @@ def edge_discrepancy(vs, vt, eps=1e-8):
     ``S T^T``. Memory is ``O(N^2)`` instead of the ``O(N^2 D)`` of the edge
     tensors. A zero-length edge (identical vertices, and every diagonal
     entry) has a zero edge vector, as its clamped normalisation gives, and
-    finite gradients, never NaN.
+    finite gradients, never NaN. The cross term is bounded by Cauchy-Schwarz,
+    so that ``0 <= d_ab <= 4`` even where the Gram form's round-off exceeds
+    a nearly-zero edge's length.
 
     Each graph's vertices are centred first: differences do not change,
     and the Gram form no longer loses precision to a large component that
@@ -115,9 +117,15 @@ def edge_discrepancy(vs, vt, eps=1e-8):
     # square root is never taken at zero (0 * inf = NaN).
     norm_s = len2_s.clamp_min(eps * eps).sqrt()
     norm_t = len2_t.clamp_min(eps * eps).sqrt()
-    disc = (len2_s / norm_s.pow(2) + len2_t / norm_t.pow(2) -
-            2 * inner / (norm_s * norm_t))
-    return disc.clamp_min(0)
+    sq_s, sq_t = len2_s / norm_s.pow(2), len2_t / norm_t.pow(2)
+    # |<e_S, e_T>| <= |e_S| |e_T| (Cauchy-Schwarz) holds exactly, but not
+    # for Gram-form round-off when an edge is nearly zero: bound it, so that
+    # 0 <= d <= 4 always. A clamped term is round-off (or the minimum
+    # e_S = e_T): it passes no gradient, and none reaches sqrt at 0.
+    bound = (sq_s * sq_t).detach().sqrt()
+    cross = torch.maximum(
+        torch.minimum(inner / (norm_s * norm_t), bound), -bound)
+    return (sq_s + sq_t - 2 * cross).clamp_min(0)
 
 
 @fp32_relation

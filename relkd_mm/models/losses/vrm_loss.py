@@ -67,8 +67,12 @@ class VRMLoss(nn.Module):
         prune_ratio (float): Fraction of each graph's edges to detach, in
             ``[0, 1)``. Defaults to 0.1.
         eps (float): Lower bound of an edge's length, so that identical
-            vertices give a zero edge vector instead of NaN. Defaults to
-            1e-8.
+            vertices give a zero edge vector instead of NaN. An edge shorter
+            than ``eps`` has a gradient of order ``1 / eps``: 1e-8 let rows
+            that a student collapsed onto each other blow up training, so
+            the default is 1e-2, far below the length of real edges between
+            z-scored rows (of order 1 to ``sqrt(C)``) and near the fp32
+            resolution of the Gram form. Defaults to 1e-2.
         zscore_eps (float): Added to the std in ``zscore``. Defaults to 1e-7.
     """
 
@@ -83,7 +87,7 @@ class VRMLoss(nn.Module):
                  is_pairs='all',
                  prune='discrepancy',
                  prune_ratio=0.1,
-                 eps=1e-8,
+                 eps=1e-2,
                  zscore_eps=1e-7):
         super().__init__()
         if is_pairs not in self.IS_PAIRS:
