@@ -358,8 +358,7 @@ def _heatmap(ax, mat, title, xlabel, ylabel, cbar, cmap='viridis', vmin=None,
              vmax=None, mask=None):
     plt = _plt()
     data = np.ma.masked_array(mat, mask=mask if mask is not None else False)
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad('#dddddd')
+    colours = plt.get_cmap(cmap).with_extremes(bad='#dddddd')
     image = ax.imshow(
         data, cmap=colours, vmin=vmin, vmax=vmax, interpolation='nearest')
     ax.set_title(title, fontsize=10)
