@@ -16,6 +16,7 @@ breakage 8). ``import relkd_mm`` calls it, and so does every script in
 import importlib
 import importlib.util
 import os
+import re
 import sys
 
 import numpy as np
@@ -289,6 +290,230 @@ def patch_mmengine_installed_path():
 
 
 # ---------------------------------------------------------------------------
+# 6. mmengine/mmrazor: checkpoints loaded with strict=False.
+# ---------------------------------------------------------------------------
+_STRICT_POLICY = None  # set per load by the patched Runner methods
+
+
+def patch_strict_checkpoint_loading():
+    """Make teacher, ``load_from``, resume and ``Pretrained`` loads strict.
+
+    Why: MMRazor's ``SingleTeacherDistill`` loads ``teacher_ckpt`` with
+    MMEngine's ``load_checkpoint(strict=False)``: a checkpoint of another
+    architecture, or a distillation checkpoint whose keys carry a prefix,
+    only logs a warning and the run distils from a random teacher. MMEngine
+    0.10.7's ``Runner.load_checkpoint`` (``load_from`` and ``--resume``) and
+    ``PretrainedInit`` are non-strict too: a student starts from random
+    weights, a resume after a config change silently drops a loss's memory.
+    Upstream: no issue asks for strict loading; open-mmlab/mmrazor#650 shows
+    the symptom (a distillation checkpoint's ``architecture.`` keys all
+    "missing" in a student, reported only as a warning).
+
+    Fix (rules and opt-outs in :mod:`relkd_mm.runner.strict_loading`):
+    ``SingleTeacherDistill.__init__`` (hence every subclass) accepts
+    ``teacher_ckpt_strict=True`` and loads the teacher itself after the
+    original ``__init__``; ``Runner.load_checkpoint`` checks the networks'
+    keys for ``load_from`` (config key ``load_from_strict=False`` opts out)
+    and all keys on resume; ``Pretrained`` init accepts ``strict=True``.
+    Mismatches raise ``CheckpointMismatchError`` naming the keys. Applied
+    only where those loaders are non-strict.
+    """
+    import inspect
+
+    from mmengine.model.weight_init import PretrainedInit
+    from mmengine.runner import Runner
+    from mmrazor.models import SingleTeacherDistill
+
+    if 'teacher_ckpt_strict' not in inspect.signature(
+            SingleTeacherDistill.__init__).parameters:
+        _patch_teacher_ckpt_strict(SingleTeacherDistill)
+        _mark('strict_teacher_ckpt')
+    load = inspect.signature(Runner.load_checkpoint,
+                             follow_wrapped=False).parameters
+    if load['strict'].default is False:
+        _patch_runner_strict_loading(Runner)
+        _mark('strict_runner_load_checkpoint')
+    if 'strict' not in inspect.signature(PretrainedInit.__init__,
+                                         follow_wrapped=False).parameters:
+        _patch_pretrained_init_strict(PretrainedInit)
+        _mark('strict_pretrained_init')
+
+
+def _patch_teacher_ckpt_strict(cls):
+    import functools
+    import inspect
+
+    original = cls.__init__
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def __init__(self, *args, teacher_ckpt_strict=True, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        teacher_ckpt = bound.arguments.get('teacher_ckpt')
+        bound.arguments['teacher_ckpt'] = None
+        original(*bound.args, **bound.kwargs)
+        if teacher_ckpt:
+            _load_teacher(self.teacher, teacher_ckpt, teacher_ckpt_strict)
+            # Keeps init_weights() from overwriting the loaded weights.
+            self.teacher._is_init = True
+
+    params = list(signature.parameters.values())
+    extra = inspect.Parameter('teacher_ckpt_strict',
+                              inspect.Parameter.KEYWORD_ONLY, default=True)
+    __init__.__signature__ = signature.replace(
+        parameters=params[:-1] + [extra] + params[-1:])
+    cls.__init__ = __init__
+
+
+def _load_teacher(teacher, filename, strict):
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import (_load_checkpoint,
+                                            _load_checkpoint_to_model)
+
+    from relkd_mm.runner import strict_loading
+    checkpoint = _load_checkpoint(filename, map_location='cpu')
+    state = strict_loading.state_dict_of(checkpoint)
+    if strict:
+        strict_loading.check(
+            teacher, state, filename, 'teacher_ckpt',
+            'To load only the matching weights on purpose, set '
+            '`model.teacher_ckpt_strict=False`.')
+    else:
+        diff = strict_loading.describe(*strict_loading.compare(teacher,
+                                                               state))
+        if diff:
+            print_log(f'teacher_ckpt {filename!r} loaded partially '
+                      f'(teacher_ckpt_strict=False): {diff}',
+                      logger='current', level=30)
+    _load_checkpoint_to_model(teacher, checkpoint, strict=False)
+    print_log(f'teacher_ckpt: loaded {filename}', logger='current')
+
+
+def _patch_runner_strict_loading(runner_cls):
+    import functools
+
+    import mmengine.runner.runner as runner_module
+    original_load = runner_cls.load_checkpoint
+    original_resume = runner_cls.resume
+    original_to_model = runner_module._load_checkpoint_to_model
+
+    @functools.wraps(original_load)
+    def load_checkpoint(self, filename, map_location='cpu', strict=None,
+                        revise_keys=[(r'^module\.', '')]):
+        global _STRICT_POLICY
+        if strict is not None:  # the caller decided
+            return original_load(self, filename, map_location, strict,
+                                 revise_keys)
+        outer = _STRICT_POLICY
+        cfg = getattr(self, 'cfg', None) or {}
+        _STRICT_POLICY = dict(
+            filename=filename,
+            resume=bool(outer and outer.get('resume')),
+            strict=bool(cfg.get('load_from_strict', True)))
+        try:
+            return original_load(self, filename, map_location, False,
+                                 revise_keys)
+        finally:
+            _STRICT_POLICY = outer
+
+    @functools.wraps(original_resume)
+    def resume(self, *args, **kwargs):
+        global _STRICT_POLICY
+        outer = _STRICT_POLICY
+        _STRICT_POLICY = dict(resume=True)
+        try:
+            return original_resume(self, *args, **kwargs)
+        finally:
+            _STRICT_POLICY = outer
+
+    @functools.wraps(original_to_model)
+    def checked_to_model(model, checkpoint, strict=False, logger=None,
+                         revise_keys=[(r'^module\.', '')]):
+        policy = _STRICT_POLICY
+        if policy is not None and 'filename' in policy and not strict:
+            _check_runner_load(model, checkpoint, policy, revise_keys)
+        return original_to_model(model, checkpoint, strict, logger,
+                                 revise_keys)
+
+    runner_cls.load_checkpoint = load_checkpoint
+    runner_cls.resume = resume
+    runner_module._load_checkpoint_to_model = checked_to_model
+
+
+def _check_runner_load(model, checkpoint, policy, revise_keys):
+    from mmengine.logging import print_log
+
+    from relkd_mm.runner import strict_loading
+    state = strict_loading.state_dict_of(checkpoint, revise_keys)
+    name = policy['filename']
+    if policy['resume']:
+        strict_loading.check(
+            model, state, name, 'resume',
+            'Resume with the config of the run that wrote the checkpoint; '
+            'to start a changed run from its weights use `load_from` '
+            'instead.')
+        return
+    if not policy['strict']:
+        diff = strict_loading.describe(*strict_loading.compare(model, state))
+        if diff:
+            print_log(f'load_from {name!r} loaded partially '
+                      f'(load_from_strict=False): {diff}',
+                      logger='current', level=30)
+        return
+    lenient = ('distiller.', ) if hasattr(model, 'distiller') else ()
+    diff = strict_loading.check(
+        model, state, name, 'load_from',
+        'To load only the matching weights on purpose, set '
+        '`load_from_strict = False` in the config.', lenient)
+    if diff:
+        print_log(f'load_from {name!r}: the distiller\'s state differs '
+                  f'from the checkpoint\'s and starts fresh where missing: '
+                  f'{diff}', logger='current', level=30)
+
+
+def _patch_pretrained_init_strict(init_cls):
+    import functools
+
+    original_init = init_cls.__init__
+
+    @functools.wraps(original_init)
+    def __init__(self, checkpoint, prefix=None, map_location='cpu',
+                 strict=True):
+        original_init(self, checkpoint, prefix=prefix,
+                      map_location=map_location)
+        self.strict = strict
+
+    def __call__(self, module):
+        from mmengine.logging import print_log
+        from mmengine.model.weight_init import update_init_info
+        from mmengine.runner.checkpoint import (_load_checkpoint,
+                                                _load_checkpoint_with_prefix,
+                                                load_state_dict)
+
+        from relkd_mm.runner import strict_loading
+        if self.prefix is None:
+            state = strict_loading.state_dict_of(
+                _load_checkpoint(self.checkpoint, self.map_location))
+        else:
+            state = _load_checkpoint_with_prefix(
+                self.prefix, self.checkpoint, map_location=self.map_location)
+        if self.strict:
+            strict_loading.check(
+                module, state, self.checkpoint,
+                "init_cfg=dict(type='Pretrained')",
+                'To load only the matching weights on purpose, add '
+                '`strict=False` to that init_cfg.')
+        print_log(f'load {self.prefix or "model"} from: {self.checkpoint}',
+                  logger='current')
+        load_state_dict(module, state, strict=False, logger='current')
+        if hasattr(module, '_params_init_info'):
+            update_init_info(module, init_info=self._get_init_info())
+
+    init_cls.__init__ = __init__
+    init_cls.__call__ = __call__
+
+
+# ---------------------------------------------------------------------------
 # 7. torch >= 2.9: torch.onnx.export defaults to the dynamo exporter.
 # ---------------------------------------------------------------------------
 def patch_onnx_export_default():
@@ -332,6 +557,309 @@ def patch_onnx_export_default():
     _mark('onnx_export_default')
 
 
+# ---------------------------------------------------------------------------
+# 7. mmengine: an unknown config key is a bare TypeError.
+# ---------------------------------------------------------------------------
+class ConfigArgumentError(TypeError):
+    """A config gives a component an argument it does not have."""
+
+
+_UNEXPECTED_KWARG = re.compile(
+    r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
+
+
+def patch_registry_argument_errors():
+    """Name the component, the key, its value and the closest valid keys
+    when a config gives an unknown argument.
+
+    Why: MMEngine 0.10.7 builds ``type(**args)`` and lets the TypeError
+    through: a misspelt ``tau_S=4`` in a loss nested in a distiller ends as
+    ``RRDLoss.__init__() got an unexpected keyword argument 'tau_S'``, with
+    no hint that the valid key is ``tau_s``. Upstream: no issue found.
+
+    Fix: ``Registry.build`` re-raises such a TypeError as
+    :class:`ConfigArgumentError` (a TypeError) that also gives the value,
+    the closest valid argument names (``difflib``, case-insensitive) and
+    the full list. Other errors pass unchanged.
+    """
+    from mmengine.registry import Registry
+    original = Registry.build
+    if getattr(original, '_relkd_mm_patched', False):
+        return
+
+    def build(self, cfg, *args, **kwargs):
+        try:
+            return original(self, cfg, *args, **kwargs)
+        except ConfigArgumentError:
+            raise
+        except TypeError as exc:
+            better = _explain_unknown_argument(self, cfg, exc)
+            if better is None:
+                raise
+            raise better from None
+
+    build._relkd_mm_patched = True
+    Registry.build = build
+    _mark('registry_argument_errors')
+
+
+def _explain_unknown_argument(registry, cfg, exc):
+    import difflib
+    import inspect
+    match = _UNEXPECTED_KWARG.search(str(exc))
+    if match is None or not isinstance(cfg, dict) or match.group(2) not in cfg:
+        return None
+    key = match.group(2)
+    obj_type = cfg.get('type')
+    cls = registry.get(obj_type) if isinstance(obj_type, str) else obj_type
+    if cls is None or getattr(cls, '__name__', None) != match.group(1):
+        return None
+    valid = []
+    for klass in getattr(cls, '__mro__', [cls]):
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        valid += [p.name for p in params
+                  if p.name != 'self' and p.kind not in (
+                      p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                  and p.name not in valid]
+    lowered = {v.lower(): v for v in valid}
+    close = ([lowered[key.lower()]] if key.lower() in lowered else []) + [
+        c for c in difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+        if c.lower() != key.lower()]
+    hint = f' Did you mean {", ".join(map(repr, close))}?' if close else ''
+    return ConfigArgumentError(
+        f'{match.group(1)} (type={obj_type!r}) has no argument {key!r} '
+        f'(given {key}={cfg[key]!r}).{hint} Valid arguments: '
+        f'{", ".join(valid)}. Fix the key in the config.')
+
+
+# ---------------------------------------------------------------------------
+# 8. mmrazor: distiller misconfigurations found late or with bare asserts.
+# ---------------------------------------------------------------------------
+def patch_distiller_errors():
+    """Clear, early errors for a misconfigured ``ConfigurableDistiller``.
+
+    Why: MMRazor 1.0.0 reports a recorder whose ``source`` is not a module
+    of the model with a bare ``assert`` (``"head.fcx" is not in the
+    model.``), a recorder whose module never ran in the forward pass with
+    ``record_idx is illegal. The length of data_buffer is 0``, a loss
+    argument that no ``loss_forward_mappings`` entry provides only at the
+    first step (``forward() missing 1 required positional argument``), and
+    a loss failing on its inputs (e.g. 10 teacher classes against 100
+    student classes) with a bare shape error that names neither the loss
+    nor the recorders. Upstream: no issue found.
+
+    Fix: the distiller checks at build time that every argument of a loss's
+    ``forward`` without a default is mapped and that every recorder's source
+    exists (suggesting close module names); at loss time that every
+    recorder holds data, and it re-raises a loss's error with the loss's
+    name, its type and the shapes and origins of its inputs.
+    """
+    from mmrazor.models.distillers import ConfigurableDistiller
+    if getattr(ConfigurableDistiller.compute_distill_losses,
+               '_relkd_mm_patched', False):
+        return
+    original_check = ConfigurableDistiller._check_loss_forward_mappings
+
+    def _check_loss_forward_mappings(self, losses, loss_forward_mappings,
+                                     student_recorders, teacher_recorders):
+        import inspect
+        for name, mapping in (loss_forward_mappings or {}).items():
+            for key, record in (mapping or {}).items():
+                if not isinstance(record, dict) or 'recorder' not in record:
+                    continue
+                which = 'student' if record.get('from_student') \
+                    else 'teacher'
+                known = (student_recorders if which == 'student' else
+                         teacher_recorders).recorders
+                if record['recorder'] not in known:
+                    raise ValueError(
+                        f'distiller: loss_forward_mappings[{name!r}]'
+                        f'[{key!r}] uses recorder={record["recorder"]!r}, '
+                        f'which is not one of the {which}_recorders '
+                        f'{sorted(known)}. Define it in {which}_recorders '
+                        'or fix the name (from_student selects the side).')
+        original_check(self, losses, loss_forward_mappings,
+                       student_recorders, teacher_recorders)
+        for name, loss in losses.items():
+            mapped = loss_forward_mappings.get(name, {})
+            params = inspect.signature(loss.forward).parameters.values()
+            required = [p.name for p in params
+                        if p.default is p.empty
+                        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            unmapped = [r for r in required if r not in mapped]
+            if unmapped:
+                raise ValueError(
+                    f'distiller: loss {name!r} ({type(loss).__name__}) needs '
+                    f'the argument(s) {unmapped} of its forward, but '
+                    f'loss_forward_mappings[{name!r}] maps only '
+                    f'{sorted(mapped)}. Add e.g. {unmapped[0]}=dict('
+                    "from_student=..., recorder='...') to "
+                    f'loss_forward_mappings[{name!r}].')
+
+    def _prepare(which):
+        original = getattr(ConfigurableDistiller, f'prepare_from_{which}')
+
+        def prepare(self, model):
+            recorders = getattr(self, f'{which}_recorders').recorders
+            modules = [n for n, _ in model.named_modules() if n]
+            for key, recorder in recorders.items():
+                source = getattr(recorder, 'source', None)
+                if isinstance(source, str) and source and \
+                        _needs_module(recorder) and source not in modules:
+                    import difflib
+                    close = difflib.get_close_matches(source, modules, n=3)
+                    hint = (f' Close names: {close}.' if close else '')
+                    raise ValueError(
+                        f'distiller: {which}_recorders[{key!r}] records '
+                        f'source={source!r}, which is not a module of the '
+                        f'{which} ({type(model).__name__}).{hint} Module '
+                        'names are those of model.named_modules(), e.g. '
+                        f'{modules[:6]}.')
+            return original(self, model)
+
+        return prepare
+
+    def get_record(self, recorder, from_student, record_idx=0,
+                   data_idx=None, connector=None, connector_idx=None):
+        which = 'student' if from_student else 'teacher'
+        manager = self.student_recorders if from_student \
+            else self.teacher_recorders
+        buffer = manager.get_recorder(recorder).data_buffer
+        if len(buffer) <= record_idx:
+            source = getattr(manager.get_recorder(recorder), 'source', '?')
+            raise RuntimeError(
+                f'distiller: {which}_recorders[{recorder!r}] (source='
+                f'{source!r}) recorded {len(buffer)} call(s) in this forward '
+                f'pass, but record_idx={record_idx} is asked for: the '
+                'module did not run. Record a module that runs in this '
+                f'mode (e.g. the {which} in tensor mode never calls '
+                'head.loss_module; the teacher of RefilledDistill and '
+                'VRMDistill runs in tensor mode).')
+        return original_get_record(self, recorder, from_student, record_idx,
+                                   data_idx, connector, connector_idx)
+
+    def compute_distill_losses(self):
+        losses = dict()
+        for loss_name, forward_mappings in self.loss_forward_mappings.items():
+            kwargs = {key: self.get_record(**record)
+                      for key, record in forward_mappings.items()}
+            loss_module = self.distill_losses[loss_name]
+            try:
+                losses[loss_name] = loss_module(**kwargs)
+            except (RuntimeError, ValueError, IndexError) as exc:
+                raise _with_loss_context(exc, loss_name, loss_module,
+                                         forward_mappings, kwargs) from exc
+        return losses
+
+    original_get_record = ConfigurableDistiller.get_record
+    ConfigurableDistiller._check_loss_forward_mappings = \
+        _check_loss_forward_mappings
+    ConfigurableDistiller.prepare_from_student = _prepare('student')
+    ConfigurableDistiller.prepare_from_teacher = _prepare('teacher')
+    ConfigurableDistiller.get_record = get_record
+    compute_distill_losses._relkd_mm_patched = True
+    ConfigurableDistiller.compute_distill_losses = compute_distill_losses
+    _mark('distiller_errors')
+
+
+def _needs_module(recorder):
+    from mmrazor.models.task_modules.recorder import (ModuleInputsRecorder,
+                                                      ModuleOutputsRecorder)
+    return isinstance(recorder, (ModuleOutputsRecorder, ModuleInputsRecorder))
+
+
+def _with_loss_context(exc, loss_name, loss_module, mappings, kwargs):
+    def shape(value):
+        if hasattr(value, 'shape'):
+            return tuple(value.shape)
+        if isinstance(value, (list, tuple)):
+            return f'{type(value).__name__} of {len(value)}'
+        return type(value).__name__
+
+    inputs = ', '.join(
+        f"{key} {shape(kwargs[key])} from {'student' if m.get('from_student') else 'teacher'} "  # noqa: E501
+        f"recorder {m.get('recorder')!r}"
+        + (f" via connector {m['connector']!r}" if m.get('connector') else '')
+        for key, m in mappings.items())
+    hint = ''
+    shapes = [tuple(kwargs[k].shape) for k in ('preds_S', 'preds_T')
+              if hasattr(kwargs.get(k), 'shape')]
+    if len(shapes) == 2 and shapes[0] != shapes[1]:
+        hint = (' The student and teacher inputs differ in shape: if their '
+                'heads have different numbers of classes, this loss needs '
+                'equal label spaces (use REFILLED for different ones); for '
+                'features, map them to one size with connectors.')
+    message = (f'distiller: loss {loss_name!r} ({type(loss_module).__name__})'
+               f' failed on {inputs}: {exc}{hint}')
+    try:
+        return type(exc)(message)
+    except Exception:
+        return RuntimeError(message)
+
+
+# ---------------------------------------------------------------------------
+# 9. mmcv: an undecodable image is an assert, and skipping it is silent.
+# ---------------------------------------------------------------------------
+class CorruptImageError(OSError):
+    """An image file that can not be read or decoded."""
+
+
+def patch_load_image_errors():
+    """Name the file and the fix when an image can not be decoded, and log
+    each image skipped under ``ignore_empty=True``.
+
+    Why: mmcv 2.1.0's ``LoadImageFromFile`` reports a corrupt or truncated
+    file with ``assert img is not None`` (gone under ``python -O``, and
+    without a fix), and with ``ignore_empty=True`` returns ``None`` without
+    a word, so the dataset silently draws another sample instead. Upstream:
+    open-mmlab/mmpretrain#1427 (images not read successfully).
+
+    Fix: such a file raises :class:`CorruptImageError` naming it and the
+    two ways out; with ``ignore_empty=True`` (the opt-in skip) each skipped
+    file is logged as a warning. MMEngine's dataset then draws another
+    sample, at most ``max_refetch`` times, so a data set of only corrupt
+    files still ends with an error, never a hang.
+    """
+    from mmcv.transforms import LoadImageFromFile
+    original = LoadImageFromFile.transform
+    if getattr(original, '_relkd_mm_patched', False):
+        return
+
+    def transform(self, results):
+        filename = results.get('img_path')
+        try:
+            out = original(self, results)
+            problem = 'it could not be read' if out is None else None
+        except AssertionError as exc:  # mmcv's "failed to load image"
+            out, problem = None, f'it could not be decoded ({exc})'
+        except (OSError, ValueError) as exc:
+            if self.ignore_empty:
+                raise
+            out, problem = None, f'{type(exc).__name__}: {exc}'
+        if problem is None:
+            return out
+        if self.ignore_empty:
+            from mmengine.logging import print_log
+            print_log(f'LoadImageFromFile: skipped {filename}: {problem} '
+                      '(ignore_empty=True).', logger='current', level=30)
+            return None
+        raise CorruptImageError(
+            f'LoadImageFromFile: image {filename!r}: {problem}. Replace or '
+            'delete the file, or set ignore_empty=True in the '
+            "pipeline's LoadImageFromFile to skip unreadable images (each "
+            'skip is logged).')
+
+    transform._relkd_mm_patched = True
+    LoadImageFromFile.transform = transform
+    _mark('load_image_errors')
+
+
 def apply_all():
     """Apply every patch whose breakage is present; safe to call again."""
     patch_torchvision_fake_kernels()
@@ -340,10 +868,18 @@ def apply_all():
     patch_mmengine_checkpoint_loading()
     patch_mmengine_config_scope()
     patch_mmengine_installed_path()
+    patch_strict_checkpoint_loading()
+    patch_registry_argument_errors()
+    patch_distiller_errors()
+    patch_load_image_errors()
     return list(APPLIED)
 
 
 __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
-           'patch_mmengine_installed_path']
+           'patch_mmengine_installed_path',
+           'patch_strict_checkpoint_loading',
+           'patch_registry_argument_errors', 'patch_distiller_errors',
+           'patch_load_image_errors', 'ConfigArgumentError',
+           'CorruptImageError']

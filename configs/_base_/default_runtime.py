@@ -14,7 +14,14 @@ default_hooks = dict(
 
 # Exact resume: random states travel with the checkpoints. A config that
 # sets its own custom_hooks keeps this one in its list.
-custom_hooks = [dict(type='mmrazor.RandomStateHook')]
+# NonFiniteLossHook stops at a NaN/inf loss before the optimizer step
+# (skip=True skips such steps instead); TrainCheckHook checks labels, batch
+# and memory sizes before the first step.
+custom_hooks = [
+    dict(type='mmrazor.RandomStateHook'),
+    dict(type='mmrazor.NonFiniteLossHook'),
+    dict(type='mmrazor.TrainCheckHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,0 +1,132 @@
+"""Checkpoints that must fit the model they are loaded into.
+
+MMEngine and MMRazor load every checkpoint with ``strict=False``: a teacher
+checkpoint of another architecture, a student checkpoint with the wrong
+prefix, or a resume after a config change only log a warning, and the run
+goes on with random weights (or a fresh loss memory). relkd_mm makes those
+loads strict (see :func:`relkd_mm.compat.patch_strict_checkpoint_loading`):
+
+* ``teacher_ckpt`` of every ``SingleTeacherDistill`` (and subclasses such as
+  ``VRMDistill`` and ``RefilledDistill``): every key and shape of the
+  teacher must match. Opt out with ``teacher_ckpt_strict=False``.
+* ``load_from``: the networks (every key outside ``distiller.``) must match;
+  keys of the distiller (losses' memories, connectors) may differ, e.g.
+  REFILLED stage 2 starting from stage 1, and are listed in the log. Opt out
+  with the top-level config key ``load_from_strict=False``.
+* ``--resume``: every key must match, the losses' memories included.
+* ``init_cfg=dict(type='Pretrained', ...)``: every key of the module (under
+  ``prefix`` if given) must match; opt out with ``strict=False`` in that
+  dict.
+"""
+import re
+from collections import OrderedDict
+
+#: How many keys of each kind an error message lists.
+SHOWN = 10
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's keys or shapes do not match the model.
+
+    Attributes:
+        missing (list[str]): Keys of the model absent from the checkpoint.
+        unexpected (list[str]): Keys of the checkpoint absent from the model.
+        mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``.
+    """
+
+    def __init__(self, message, missing=(), unexpected=(), mismatched=()):
+        super().__init__(message)
+        self.missing = list(missing)
+        self.unexpected = list(unexpected)
+        self.mismatched = list(mismatched)
+
+
+def state_dict_of(checkpoint, revise_keys=((r'^module\.', ''), )):
+    """The state dict of a loaded checkpoint, with MMEngine's default key
+    revision (DDP's ``module.`` prefix dropped)."""
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else checkpoint
+    if not isinstance(state, dict):
+        raise CheckpointMismatchError(
+            f'the checkpoint holds a {type(state).__name__}, not a state '
+            'dict (a dict of tensors, or a dict with a `state_dict`).')
+    for pattern, repl in revise_keys:
+        state = OrderedDict(
+            (re.sub(pattern, repl, k), v) for k, v in state.items())
+    return state
+
+
+def compare(model, state_dict):
+    """Missing, unexpected and shape-mismatched keys of ``state_dict``
+    against ``model.state_dict()``."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [(k, tuple(v.shape), tuple(expected[k].shape))
+                  for k, v in state_dict.items()
+                  if k in expected and hasattr(v, 'shape')
+                  and tuple(v.shape) != tuple(expected[k].shape)]
+    return missing, unexpected, mismatched
+
+
+def describe(missing, unexpected, mismatched):
+    """A readable list of the differences (at most :data:`SHOWN` keys of
+    each kind)."""
+
+    def listed(keys):
+        more = len(keys) - SHOWN
+        shown = ', '.join(keys[:SHOWN])
+        return shown + (f', ... ({more} more)' if more > 0 else '')
+
+    parts = []
+    if missing:
+        parts.append(f'missing from the checkpoint ({len(missing)}): '
+                     + listed(missing))
+    if unexpected:
+        parts.append(f'unexpected in the checkpoint ({len(unexpected)}): '
+                     + listed(unexpected))
+    if mismatched:
+        parts.append(f'shape mismatch ({len(mismatched)}): ' + listed([
+            f'{k} checkpoint {list(c)} vs model {list(m)}'
+            for k, c, m in mismatched
+        ]))
+    return '; '.join(parts)
+
+
+def check(model, state_dict, source, what, fix, lenient_prefixes=()):
+    """Raise :class:`CheckpointMismatchError` if ``state_dict`` does not fit
+    ``model``.
+
+    Args:
+        model (nn.Module): The module being loaded.
+        state_dict (dict): The checkpoint's state dict (keys revised).
+        source (str): The checkpoint's file name, for the message.
+        what (str): What is being loaded (``'teacher_ckpt'``, ...).
+        fix (str): How to opt out, for the message.
+        lenient_prefixes (tuple[str]): Keys under these prefixes may differ;
+            they are returned instead of raised.
+
+    Returns:
+        str: The description of the lenient differences ('' if none).
+    """
+    missing, unexpected, mismatched = compare(model, state_dict)
+
+    def lenient(key):
+        return key.startswith(tuple(lenient_prefixes)) \
+            if lenient_prefixes else False
+
+    strict = ([k for k in missing if not lenient(k)],
+              [k for k in unexpected if not lenient(k)],
+              [m for m in mismatched if not lenient(m[0])])
+    loose = ([k for k in missing if lenient(k)],
+             [k for k in unexpected if lenient(k)],
+             [m for m in mismatched if lenient(m[0])])
+    if any(strict):
+        raise CheckpointMismatchError(
+            f'{what}: checkpoint {source!r} does not match the '
+            f'{type(model).__name__} it is loaded into: '
+            f'{describe(*strict)}. Check that the config builds the '
+            'architecture the checkpoint was trained with (and, for a '
+            'distillation checkpoint, extract the student or teacher '
+            f'first). {fix}', *strict)
+    return describe(*loose)
