@@ -1,0 +1,665 @@
+"""Cost of every distillation method's training step, measured in one run.
+
+Each method is built from its real config (``Config.fromfile``, the
+teacher/student pair and the connectors' and losses' dimensions swapped in
+where the config is for another pair), with random weights, and timed
+through ``algorithm.train_step(data, optim_wrapper)``: the runner's path,
+data preprocessor, teacher and student passes, losses, backward and the
+optimizer step. Inputs are synthetic uint8 images and labels, built once.
+
+* Step time: ``--warmup`` rounds, then ``--repeats`` rounds; in each round
+  every method runs one step, in an order rotated from round to round, so
+  that a change of the machine's load hits every method alike. On CUDA each
+  step is synchronised. Reported: median and inter-quartile range (IQR),
+  and the ratio to KD as the median over rounds of the per-round ratio
+  (both measured within the same round).
+* A method on two views per sample (VRM) sees ``2B`` images per step; its
+  ratio is to KD on the same ``2B`` images (the row ``kd@2B``, measured
+  automatically), and its loss fraction to the student alone on ``2B``.
+* Loss time: the distiller's ``compute_distill_losses()`` and the backward
+  of their sum, on the tensors its recorders captured in a real step, the
+  student-side ones as leaves (so the backward stops at the recorded
+  features and covers the connectors and the losses only). Interleaved as
+  above. Reported as a fraction of the method's step and of the student's
+  step alone (the target of docs/benchmarks.md).
+* Peak memory: one subprocess per method that builds only that method and
+  runs ``--warmup`` steps. CUDA: ``torch.cuda.max_memory_allocated()``.
+  CPU (no peak counter in torch): the growth of the process's peak resident
+  set size (``ru_maxrss``) from just before the algorithm is built, so it
+  covers weights, buffers (memories), gradients, optimizer state and
+  activations, plus allocator overhead.
+
+Methods are names of the table below or ``NAME=CONFIG`` for any other
+distillation config (a later method is benchmarked by naming its config):
+two views are detected from the algorithm (VRMDistill), CRD's sample
+indices from the loss (CRDLoss), global class centres from the loss
+(``set_centers``: random unit centres, as the hook would fill before
+training).
+
+Example::
+
+    python tools/benchmark_cost.py --pair cifar-resnet32x4-resnet8x4 \\
+        --batch 64 --repeats 10 --threads 1 \\
+        --out-md work_dirs/bench/cifar.md --out-png work_dirs/bench/cifar.png
+    python tools/benchmark_cost.py --pair in1k-resnet34-resnet18 \\
+        --batch 256 --device cuda --amp
+"""
+import argparse
+import datetime
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+# Before any mm* import: relkd_mm applies the compat patches.
+import relkd_mm  # noqa: E402,F401 isort:skip
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.hub import get_config  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmpretrain.registry import MODELS as CLS_MODELS  # noqa: E402
+from mmpretrain.structures import DataSample  # noqa: E402
+from mmrazor.registry import MODELS  # noqa: E402
+
+#: name -> (config, description). ``student`` is the KD config's student
+#: trained alone (its own data preprocessor and optimizer).
+METHODS = {
+    'student': ('configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py',
+                'student alone (CE)'),
+    'kd': ('configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py',
+           'KD, MMRazor KLDivergence'),
+    'dkd': ('configs/kd/dkd_resnet32x4_resnet8x4_1xb64_cifar100.py',
+            'DKD, MMRazor DKDLoss'),
+    'rkd': ('configs/kd/rkd_resnet32x4_resnet8x4_1xb64_cifar100.py',
+            'RKD, MMRazor DistanceWiseRKD + AngleWiseRKD'),
+    'crd': ('configs/kd/crd_resnet32x4_resnet8x4_1xb64_cifar100.py',
+            'CRD, MMRazor CRDLoss'),
+    'rrd': ('configs/rrd/rrd_resnet32x4_resnet8x4_1xb64_cifar100.py',
+            'RRD (RRDLoss)'),
+    'vrm': ('configs/vrm/vrm_resnet32x4_resnet8x4_1xb64_cifar100.py',
+            'VRM (VRMDistill + VRMLoss), 2 views'),
+    'refilled-s1': (
+        'configs/refilled/refilled-s1_wrn-40-2_wrn-16-2_1xb128_cifar100.py',
+        'REFILLED stage 1 (RefilledTupleLoss, no CE)'),
+    'refilled-s2': (
+        'configs/refilled/refilled-s2_wrn-40-2_wrn-16-2_1xb128_cifar100.py',
+        'REFILLED stage 2 (CE + RefilledClassifierLoss)'),
+}
+DEFAULT_METHODS = list(METHODS)
+
+#: Teacher -> student pairs: model configs, image side, classes, training
+#: set size (CRD's memory). ``tiny`` is for the test suite.
+PAIRS = {
+    'cifar-resnet32x4-resnet8x4': dict(
+        teacher='relkd_mm::_base_/models/cifar100/resnet32x4.py',
+        student='relkd_mm::_base_/models/cifar100/resnet8x4.py',
+        size=32, num_classes=100, num_train=50000),
+    'cifar-wrn-40-2-wrn-16-2': dict(
+        teacher='relkd_mm::_base_/models/cifar100/wrn_40_2.py',
+        student='relkd_mm::_base_/models/cifar100/wrn_16_2.py',
+        size=32, num_classes=100, num_train=50000),
+    'in1k-resnet34-resnet18': dict(
+        teacher='mmpretrain::resnet/resnet34_8xb32_in1k.py',
+        student='mmpretrain::resnet/resnet18_8xb32_in1k.py',
+        size=224, num_classes=1000, num_train=1281167),
+    # The KD literature's "ResNet50 -> MobileNetV2" (a MobileNet-V1).
+    'in1k-resnet50-mobilenetv1': dict(
+        teacher='mmpretrain::resnet/resnet50_8xb32_in1k.py',
+        student='relkd_mm::_base_/models/imagenet/mobilenet_v1.py',
+        size=224, num_classes=1000, num_train=1281167),
+    'in1k-resnet50-mobilenetv2': dict(
+        teacher='mmpretrain::resnet/resnet50_8xb32_in1k.py',
+        student='mmpretrain::mobilenet_v2/mobilenet-v2_8xb32_in1k.py',
+        size=224, num_classes=1000, num_train=1281167),
+    'tiny': dict(
+        teacher='relkd_mm::_base_/models/cifar100/resnet8.py',
+        student='relkd_mm::_base_/models/cifar100/resnet8.py',
+        size=16, num_classes=100, num_train=1000),
+}
+
+#: Targets of docs/benchmarks.md: step time / KD's (same images) and the
+#: loss's forward + backward / the student's step.
+STEP_TARGETS = {'vrm': 1.10, 'rrd': 1.05, 'refilled-s1': 1.05,
+                'refilled-s2': 1.05}
+LOSS_TARGET = 0.05
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n', 1)[1])
+    parser.add_argument('--pair', default='cifar-resnet32x4-resnet8x4',
+                        help=f'one of {sorted(PAIRS)}, or '
+                        'TEACHER_CFG,STUDENT_CFG,SIZE,CLASSES')
+    parser.add_argument('--methods', nargs='+', default=DEFAULT_METHODS,
+                        help='names or NAME=CONFIG; default: all of '
+                        f'{DEFAULT_METHODS}')
+    parser.add_argument('--batch', type=int, default=64,
+                        help='samples per step (per view)')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--amp', action='store_true',
+                        help='bf16 autocast (AmpOptimWrapper, CUDA only)')
+    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads (CPU)')
+    parser.add_argument('--memory', choices=['auto', 'none'],
+                        default='auto', help='peak memory per method in '
+                        'a subprocess each (none: skip)')
+    parser.add_argument('--no-loss-time', action='store_true')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out-md', help='write the table as markdown')
+    parser.add_argument('--out-png', help='write a bar chart')
+    parser.add_argument('--out-json', help='write every measurement')
+    parser.add_argument('--memory-worker', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.amp and not args.device.startswith('cuda'):
+        parser.error('--amp needs --device cuda: MMEngine\'s AmpOptimWrapper '
+                     'does not run on CPU.')
+    if args.batch < 2:
+        parser.error(f'--batch {args.batch}: the relational losses need at '
+                     'least 2 samples.')
+    return args
+
+
+def resolve_pair(spec):
+    if spec in PAIRS:
+        return dict(PAIRS[spec], name=spec)
+    parts = spec.split(',')
+    if len(parts) != 4:
+        raise SystemExit(f'--pair {spec!r}: not one of {sorted(PAIRS)} nor '
+                         'TEACHER_CFG,STUDENT_CFG,SIZE,CLASSES.')
+    teacher, student, size, classes = parts
+    return dict(teacher=teacher, student=student, size=int(size),
+                num_classes=int(classes), num_train=50000, name=spec)
+
+
+def resolve_methods(names):
+    methods = {}
+    for name in names:
+        if '=' in name:
+            name, config = name.split('=', 1)
+            methods[name] = (config, config)
+        elif name in METHODS:
+            methods[name] = METHODS[name]
+        else:
+            raise SystemExit(f'--methods: unknown {name!r}; use one of '
+                             f'{DEFAULT_METHODS} or NAME=CONFIG.')
+    return methods
+
+
+def feat_dim(model_cfg_path):
+    """Input dimension of the classifier's fc: the pooled feature."""
+    head = get_config(model_cfg_path).model.head
+    return head['in_channels']
+
+
+def adapt(cfg, pair, dims):
+    """Put the pair into a method's config: models, connectors' input
+    dimensions, class counts and feature sizes of the losses."""
+    model = cfg.model
+    model.architecture = dict(cfg_path=pair['student'], pretrained=False)
+    model.teacher = dict(cfg_path=pair['teacher'], pretrained=False)
+    model.teacher_ckpt = None
+    if 'data_preprocessor' not in model and 'data_preprocessor' in cfg:
+        model.data_preprocessor = cfg.data_preprocessor
+    distiller = model.get('distiller', {})
+    connectors = distiller.get('connectors', {}) or {}
+    for mapping in (distiller.get('loss_forward_mappings', {}) or
+                    {}).values():
+        for item in mapping.values():
+            name = item.get('connector')
+            if name and name in connectors \
+                    and 'dim_in' in connectors[name]:
+                side = 'student' if item.get('from_student') else 'teacher'
+                connectors[name].dim_in = dims[side]
+    for loss in (distiller.get('distill_losses', {}) or {}).values():
+        if 'num_classes' in loss:
+            loss.num_classes = pair['num_classes']
+        if 'feat_dim' in loss:
+            loss.feat_dim = dims['teacher']
+        if 'sample_n' in loss:
+            loss.sample_n = pair['num_train']
+    return cfg
+
+
+class Bench:
+    """One method, built and ready to step."""
+
+    def __init__(self, name, config, desc, pair, dims, args, batch):
+        self.name, self.desc, self.batch = name, desc, batch
+        self.config = config
+        cfg = Config.fromfile(osp.join(REPO, config) if not osp.isfile(
+            config) else config)
+        cfg = adapt(cfg, pair, dims)
+        device = torch.device(args.device)
+        if name.split('@')[0] == 'student':
+            model_cfg = get_config(pair['student']).model
+            model_cfg.data_preprocessor = cfg.model.data_preprocessor
+            self.model = CLS_MODELS.build(model_cfg)
+            self.distiller = None
+        else:
+            self.model = MODELS.build(cfg.model)
+            self.distiller = self.model.distiller
+        self.model.to(device).train()
+        optim_cfg = dict(cfg.optim_wrapper)
+        if args.amp:
+            optim_cfg.update(type='AmpOptimWrapper', dtype='bfloat16')
+        self.optim_wrapper = build_optim_wrapper(self.model, optim_cfg)
+        self.views = 2 if type(self.model).__name__ == 'VRMDistill' else 1
+        self.images = self.views * batch
+        self.device = device
+        self.data = make_data(self, pair, batch, args.seed)
+        self._fill_centres(dims)
+        self.saved = None
+
+    def _fill_centres(self, dims):
+        if self.distiller is None:
+            return
+        gen = torch.Generator().manual_seed(0)
+        for loss in self.distiller.distill_losses.values():
+            if hasattr(loss, 'set_centers') and \
+                    getattr(loss, 'center_mode', 'global') == 'global':
+                centres = torch.randn(loss.centers.shape, generator=gen)
+                loss.set_centers(F.normalize(centres, dim=1).to(self.device))
+
+    def needs_indices(self):
+        return self.distiller is not None and any(
+            type(loss).__name__ == 'CRDLoss'
+            for loss in self.distiller.distill_losses.values())
+
+    def step(self):
+        self.model.train_step(self.data, self.optim_wrapper)
+
+    def snapshot(self):
+        """Keep the tensors the recorders captured in the last step, the
+        student's as leaves, to time the losses alone."""
+        saved = []
+        for manager in (self.distiller.student_recorders,
+                        self.distiller.teacher_recorders):
+            for recorder in manager.recorders.values():
+                saved.append((recorder, [_leaf(x)
+                                         for x in recorder.data_buffer]))
+        self.saved = saved
+
+    def loss_step(self):
+        for recorder, buffer in self.saved:
+            recorder._data_buffer = list(buffer)
+        with self.optim_wrapper.optim_context(self.model):
+            losses = self.distiller.compute_distill_losses()
+        total = sum(v.sum() for v in losses.values())
+        total.backward()
+        self.model.zero_grad(set_to_none=True)
+        for _, buffer in self.saved:
+            for x in _tensors(buffer):
+                x.grad = None
+
+
+def _leaf(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone().requires_grad_(x.requires_grad)
+    if isinstance(x, (tuple, list)):
+        return type(x)(_leaf(y) for y in x)
+    return x
+
+
+def _tensors(x):
+    if isinstance(x, torch.Tensor):
+        yield x
+    elif isinstance(x, (tuple, list)):
+        for y in x:
+            yield from _tensors(y)
+
+
+def make_data(bench, pair, batch, seed):
+    """A collated batch as the dataloader would give it: uint8 images (one
+    tensor per view) and data samples with labels (and CRD's indices)."""
+    gen = torch.Generator().manual_seed(seed)
+    size = pair['size']
+    views = [torch.randint(0, 256, (batch, 3, size, size), generator=gen,
+                           dtype=torch.uint8) for _ in range(bench.views)]
+    labels = torch.randint(0, pair['num_classes'], (batch, ), generator=gen)
+    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    if bench.needs_indices():
+        # CRDDataset's 'exact' mode: the sample's own index first, then
+        # neg_num indices of other samples (uniform here).
+        loss = next(loss for loss in bench.distiller.distill_losses.values()
+                    if type(loss).__name__ == 'CRDLoss')
+        for i, sample in enumerate(samples):
+            neg = torch.randint(0, pair['num_train'],
+                                (loss.contrast.neg_sample, ), generator=gen)
+            sample.set_data(dict(
+                sample_idx=torch.tensor(i),
+                contrast_sample_idxs=torch.cat([torch.tensor([i]), neg])))
+    return dict(inputs=views[0] if bench.views == 1 else views,
+                data_samples=samples)
+
+
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device):
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def interleaved(benches, fn, rounds, warmup, device):
+    """``fn(bench)`` for every bench, ``warmup + rounds`` rounds, the order
+    rotated each round; the times of the last ``rounds``."""
+    times = {b.name: [] for b in benches}
+    for r in range(warmup + rounds):
+        k = r % len(benches)
+        for bench in benches[k:] + benches[:k]:
+            t = timed(lambda: fn(bench), device)
+            if r >= warmup:
+                times[bench.name].append(t)
+    return times
+
+
+def quartiles(values):
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method='inclusive')
+    return q1, q2, q3
+
+
+def ratio_stats(num, den):
+    """Median and IQR of the per-round ratios."""
+    return quartiles([a / b for a, b in zip(num, den)])
+
+
+def memory_worker(args):
+    """Peak memory of one method's steps, in this fresh process."""
+    name = args.memory_worker
+    pair = resolve_pair(args.pair)
+    dims = dict(teacher=feat_dim(pair['teacher']),
+                student=feat_dim(pair['student']))
+    config, desc = resolve_methods(args.methods)[name.split('@')[0]]
+    batch = args.batch * (2 if name.endswith('@2B') else 1)
+    device = torch.device(args.device)
+    cuda = device.type == 'cuda'
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    before = _rss_reset_peak()
+    bench = Bench(name, config, desc, pair, dims, args, batch)
+    for _ in range(max(args.warmup, 1) + 1):
+        bench.step()
+    sync(device)
+    if cuda:
+        peak = torch.cuda.max_memory_allocated(device)
+    else:
+        peak = _peak_rss() - before
+    print(json.dumps(dict(peak_mb=peak / 2**20)))
+
+
+def _status_kb(key):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def _rss_reset_peak():
+    """Current resident set size, after resetting the peak to it (Linux
+    ``clear_refs`` 5) so that the imports' transient peak does not hide the
+    method's; falls back to ``ru_maxrss``."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return _status_kb('VmRSS')
+    except (OSError, KeyError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _peak_rss():
+    try:
+        return _status_kb('VmHWM')
+    except (OSError, KeyError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure_memory(name, args):
+    cmd = [sys.executable, osp.abspath(__file__), '--memory-worker', name,
+           '--pair', args.pair, '--batch', str(args.batch), '--device',
+           args.device, '--warmup', str(args.warmup), '--seed',
+           str(args.seed), '--methods', *args.methods]
+    if args.threads:
+        cmd += ['--threads', str(args.threads)]
+    if args.amp:
+        cmd += ['--amp']
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f'memory worker for {name} failed:\n'
+                           f'{proc.stderr[-3000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])['peak_mb']
+
+
+def environment(args):
+    import mmengine
+    import mmpretrain
+    import mmrazor
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f
+                       if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    device = (torch.cuda.get_device_name(args.device)
+              if args.device.startswith('cuda') else f'CPU: {cpu}')
+    return dict(
+        date=datetime.datetime.now().astimezone().isoformat(
+            timespec='seconds'),
+        device=device, cpus=os.cpu_count(),
+        threads=torch.get_num_threads(), torch=torch.__version__,
+        mmengine=mmengine.__version__, mmpretrain=mmpretrain.__version__,
+        mmrazor=mmrazor.__version__, python=platform.python_version(),
+        loadavg_start=os.getloadavg()[0])
+
+
+def run(args):
+    torch.manual_seed(args.seed)
+    pair = resolve_pair(args.pair)
+    dims = dict(teacher=feat_dim(pair['teacher']),
+                student=feat_dim(pair['student']))
+    methods = resolve_methods(args.methods)
+    env = environment(args)
+    benches = []
+    for name, (config, desc) in methods.items():
+        benches.append(Bench(name, config, desc, pair, dims, args,
+                             args.batch))
+    # Two-view methods are compared with KD and the student on the same
+    # number of images.
+    if any(b.views == 2 for b in benches):
+        for base in ('student', 'kd'):
+            if base in methods:
+                config, desc = methods[base]
+                benches.append(Bench(f'{base}@2B', config,
+                                     f'{desc}, batch 2B', pair, dims, args,
+                                     2 * args.batch))
+    device = torch.device(args.device)
+    print(f'{len(benches)} rows on {env["device"]}, {env["threads"]} '
+          f'threads, pair {pair["name"]}, batch {args.batch}; '
+          f'{args.warmup} warm-up + {args.repeats} rounds', flush=True)
+    step_times = interleaved(benches, Bench.step, args.repeats, args.warmup,
+                             device)
+    loss_times = {}
+    if not args.no_loss_time:
+        with_loss = [b for b in benches if b.distiller is not None]
+        for bench in with_loss:
+            bench.step()
+            sync(device)
+            bench.snapshot()
+        loss_times = interleaved(with_loss, Bench.loss_step, args.repeats,
+                                 args.warmup, device)
+    memory = {}
+    if args.memory != 'none':
+        for bench in benches:
+            memory[bench.name] = measure_memory(bench.name, args)
+    env['loadavg_end'] = os.getloadavg()[0]
+    rows = summarise(benches, step_times, loss_times, memory)
+    return dict(args=vars(args), pair=pair, env=env, rows=rows,
+                step_times=step_times, loss_times=loss_times)
+
+
+def reference(bench, benches, base):
+    """The row ``base`` (or ``base@2B``) that saw as many images."""
+    for other in benches:
+        if other.name.split('@')[0] == base and \
+                other.images == bench.images:
+            return other.name
+    return None
+
+
+def summarise(benches, step_times, loss_times, memory):
+    rows = []
+    for bench in benches:
+        q1, med, q3 = quartiles(step_times[bench.name])
+        row = dict(name=bench.name, desc=bench.desc, config=bench.config,
+                   images=bench.images, step_ms=1e3 * med,
+                   step_iqr_ms=1e3 * (q3 - q1))
+        kd = reference(bench, benches, 'kd')
+        if kd:
+            row['kd_ref'] = kd
+            row['step_vs_kd'] = ratio_stats(step_times[bench.name],
+                                            step_times[kd])
+        if bench.name in loss_times:
+            lq1, lmed, lq3 = quartiles(loss_times[bench.name])
+            row['loss_ms'] = 1e3 * lmed
+            row['loss_iqr_ms'] = 1e3 * (lq3 - lq1)
+            row['loss_of_step'] = lmed / med
+            student = reference(bench, benches, 'student')
+            if student:
+                row['student_ref'] = student
+                row['loss_of_student'] = lmed / statistics.median(
+                    step_times[student])
+        if bench.name in memory:
+            row['peak_mb'] = memory[bench.name]
+            if kd and memory.get(kd):
+                row['mem_vs_kd'] = memory[bench.name] / memory[kd]
+        target = STEP_TARGETS.get(bench.name)
+        if target:
+            verdicts = []
+            if 'step_vs_kd' in row:
+                ok = row['step_vs_kd'][1] <= target
+                verdicts.append(f'step {"ok" if ok else "MISSED"} '
+                                f'(<= {target:.2f})')
+            if 'loss_of_student' in row:
+                ok = row['loss_of_student'] <= LOSS_TARGET
+                verdicts.append(f'loss {"ok" if ok else "MISSED"} '
+                                f'(<= {LOSS_TARGET:.0%})')
+            row['verdict'] = ', '.join(verdicts)
+        rows.append(row)
+    return rows
+
+
+def markdown(result):
+    env, pair, args = result['env'], result['pair'], result['args']
+    lines = [
+        f'Pair `{pair["name"]}` ({pair["teacher"]} -> {pair["student"]}, '
+        f'{pair["size"]}x{pair["size"]} images, {pair["num_classes"]} '
+        f'classes), batch {args["batch"]} per view, device {args["device"]}'
+        f'{" (bf16 AMP)" if args["amp"] else ""}; {env["device"]}, '
+        f'{env["cpus"]} CPUs, {env["threads"]} torch threads; '
+        f'{args["warmup"]} warm-up + {args["repeats"]} interleaved rounds; '
+        f'load average {env["loadavg_start"]:.1f} at start, '
+        f'{env["loadavg_end"]:.1f} at end; {env["date"]}; torch '
+        f'{env["torch"]}, mmengine {env["mmengine"]}, mmpretrain '
+        f'{env["mmpretrain"]}, mmrazor {env["mmrazor"]}.', '',
+        '| method | images/step | step ms (IQR) | step / KD (IQR) | '
+        'loss fwd+bwd ms | loss / own step | loss / student step | '
+        'peak MB | memory / KD | target |',
+        '|---|---|---|---|---|---|---|---|---|---|'
+    ]
+
+    def fmt(row, key, spec, default='-'):
+        return format(row[key], spec) if key in row else default
+
+    for row in result['rows']:
+        ratio = '-'
+        if 'step_vs_kd' in row:
+            q1, med, q3 = row['step_vs_kd']
+            ratio = f'{med:.3f} ({q1:.3f}-{q3:.3f})'
+            if row['kd_ref'] != 'kd' and row['name'] != row['kd_ref']:
+                ratio += f' vs {row["kd_ref"]}'
+        loss = '-'
+        if 'loss_ms' in row:
+            loss = f'{row["loss_ms"]:.2f} ({row["loss_iqr_ms"]:.2f})'
+        lines.append(
+            f'| {row["name"]} | {row["images"]} | {row["step_ms"]:.1f} '
+            f'({row["step_iqr_ms"]:.1f}) | {ratio} | {loss} | '
+            f'{fmt(row, "loss_of_step", ".1%")} | '
+            f'{fmt(row, "loss_of_student", ".1%")} | '
+            f'{fmt(row, "peak_mb", ".0f")} | {fmt(row, "mem_vs_kd", ".2f")} '
+            f'| {row.get("verdict", "")} |')
+    return '\n'.join(lines) + '\n'
+
+
+def bar_chart(result, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result['rows'] if 'step_vs_kd' in r]
+    names = [r['name'] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(rows) + 1.6))
+    med = [r['step_vs_kd'][1] for r in rows]
+    err = [[m - r['step_vs_kd'][0] for m, r in zip(med, rows)],
+           [r['step_vs_kd'][2] - m for m, r in zip(med, rows)]]
+    axes[0].barh(names, med, xerr=err, color='tab:blue')
+    axes[0].set_xlabel('step time / KD step (median, IQR)')
+    mem = [r.get('mem_vs_kd', 0) for r in rows]
+    axes[1].barh(names, mem, color='tab:orange')
+    axes[1].set_xlabel('peak memory / KD')
+    for ax in axes:
+        ax.axvline(1.0, color='k', lw=0.8)
+        ax.invert_yaxis()
+    fig.suptitle(f'{result["pair"]["name"]}, batch {result["args"]["batch"]}'
+                 f', {result["env"]["device"]}', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.memory_worker:
+        memory_worker(args)
+        return
+    result = run(args)
+    table = markdown(result)
+    print(table)
+    for path, write in ((args.out_md, lambda p: _write(p, table)),
+                        (args.out_json, lambda p: _write(
+                            p, json.dumps(result, indent=1, default=str))),
+                        (args.out_png, lambda p: bar_chart(result, p))):
+        if path:
+            os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+            write(path)
+            print(f'wrote {path}')
+
+
+def _write(path, text):
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+if __name__ == '__main__':
+    main()
