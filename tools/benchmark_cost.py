@@ -367,6 +367,8 @@ def interleaved(benches, fn, rounds, warmup, device):
             t = timed(lambda: fn(bench), device)
             if r >= warmup:
                 times[bench.name].append(t)
+        print(f'  round {r + 1}/{warmup + rounds} done', file=sys.stderr,
+              flush=True)
     return times
 
 
