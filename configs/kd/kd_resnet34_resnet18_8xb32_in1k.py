@@ -30,6 +30,5 @@ model = dict(
             loss_kd=dict(
                 preds_S=dict(from_student=True, recorder='fc'),
                 preds_T=dict(from_student=False, recorder='fc')))))
-data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
 find_unused_parameters = True
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -3,4 +3,6 @@
 # Layout: MMPretrain's (data/imagenet/{train,val}/ and meta/{train,val}.txt);
 # with ann_file='' the class folders are scanned instead.
 _base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py']
-custom_imports = dict(imports=['relkd_mm'], allow_failed_imports=False)
+# The scope is explicit so that a distiller (built in MMRazor's scope) finds
+# it too: the runner copies this dict into `model` (stack.md).
+data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
