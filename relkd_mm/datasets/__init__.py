@@ -1,4 +1,3 @@
-from . import transforms  # noqa: F401
 from .class_subset import ClassSubsetDataset
 from .local import LocalCIFAR100, LocalFashionMNIST
 
