@@ -225,7 +225,9 @@ class Benchmark:
         self.log(f'Benchmark on {args.dataset}: {self.describe_budget()}; '
                  f'{len(methods)} methods x seeds {args.seeds}; results in '
                  f'{self.root}')
-        runs = [(m, s) for m in methods for s in args.seeds]
+        # Seed-major: an interrupted benchmark has every method's first
+        # seeds rather than every seed of the first methods.
+        runs = [(m, s) for s in args.seeds for m in methods]
         todo = [(m, s) for m, s in runs if not osp.isfile(
             osp.join(self.run_dir(m, s), 'result.json'))]
         if len(todo) < len(runs):
