@@ -20,4 +20,10 @@ model = dict(
                 feats_T=dict(from_student=False, recorder='feat'),
                 gt_labels=dict(
                     from_student=True, recorder='labels', data_idx=1)))))
-custom_hooks = [dict(type='mmrazor.RefilledCentersHook')]
+# The list replaces default_runtime's: keep its hooks.
+custom_hooks = [
+    dict(type='mmrazor.RandomStateHook'),
+    dict(type='mmrazor.NonFiniteLossHook'),
+    dict(type='mmrazor.TrainCheckHook'),
+    dict(type='mmrazor.RefilledCentersHook'),
+]

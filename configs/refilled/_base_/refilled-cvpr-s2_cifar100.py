@@ -9,4 +9,8 @@ model = dict(
         distill_losses=dict(
             loss_refilled=dict(
                 centers='batch', loss_weight=1000.0, epoch_decay=0.05))))
-custom_hooks = []
+custom_hooks = [
+    dict(type='mmrazor.RandomStateHook'),
+    dict(type='mmrazor.NonFiniteLossHook'),
+    dict(type='mmrazor.TrainCheckHook'),
+]

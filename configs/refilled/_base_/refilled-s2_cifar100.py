@@ -43,7 +43,14 @@ model = dict(
 
 # Fills the loss's global centres (one teacher pass over the training set)
 # unless a resumed checkpoint already holds them.
-custom_hooks = [dict(type='mmrazor.RefilledCentersHook')]
+# The list replaces default_runtime's: keep its hooks (exact resume, NaN
+# guard, set-up checks).
+custom_hooks = [
+    dict(type='mmrazor.RandomStateHook'),
+    dict(type='mmrazor.NonFiniteLossHook'),
+    dict(type='mmrazor.TrainCheckHook'),
+    dict(type='mmrazor.RefilledCentersHook'),
+]
 
 optim_wrapper = dict(
     optimizer=dict(
