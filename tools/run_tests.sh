@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Quick start, step 2: set up .venv (if needed), check style and run the
-# whole test suite. Arguments go to pytest.
+# whole test suite (with the deploy extra, so that the mmdeploy/ONNX chain
+# is tested too). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup_env.sh tests
+# The deploy extra is small (~50 MB) and lets the ONNX chain test run.
+bash tools/setup_env.sh tests,deploy
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 echo "[run_tests] flake8 + isort"
 .venv/bin/flake8 relkd_mm tools tests configs
