@@ -16,14 +16,21 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PY=.venv/bin/python
 STAMP=.venv/.relkd_mm-installed
-WANT="$(cat setup.cfg tools/setup_env.sh | sha1sum | cut -d' ' -f1) $EXTRAS"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
-  exit 0
+HASH="$(cat setup.cfg tools/setup_env.sh | sha1sum | cut -d' ' -f1)"
+# Skip when this setup.cfg was installed with (at least) these extras.
+if [ -f "$STAMP" ] && [ "$(head -n1 "$STAMP")" = "$HASH" ]; then
+  have="$(tail -n1 "$STAMP")"
+  missing=""
+  for extra in ${EXTRAS//,/ }; do
+    case ",$have," in *",$extra,"*) ;; *) missing=1 ;; esac
+  done
+  [ -z "$missing" ] && exit 0
+  EXTRAS="$have,$EXTRAS"
 fi
 echo "[setup_env] installing $TORCH_PIN, $TORCHVISION_PIN and relkd_mm[$EXTRAS]"
 PIP="$PY -m pip install -q --disable-pip-version-check"
 $PIP "$TORCH_PIN" "setuptools>=77.0.3,<82" wheel
 $PIP "$TORCH_PIN" "$TORCHVISION_PIN"
 $PIP --no-build-isolation -e ".[$EXTRAS]" "$TORCH_PIN" "$TORCHVISION_PIN"
-$PY -c "import relkd_mm, mmrazor.models, mmpretrain; print('[setup_env] ok:', relkd_mm.__version__, 'patches:', relkd_mm.compat.APPLIED)"
-echo "$WANT" > "$STAMP"
+$PY -W ignore -c "import relkd_mm, mmrazor.models, mmpretrain; print('[setup_env] ok:', relkd_mm.__version__, 'patches:', ', '.join(relkd_mm.compat.APPLIED))"
+printf '%s\n%s\n' "$HASH" "$EXTRAS" > "$STAMP"
