@@ -56,8 +56,62 @@ class LocalCIFAR100(CIFAR100):
         path = osp.join(self.data_prefix['root'], self.base_folder,
                         self.meta['filename'])
         with open(path, 'rb') as f:
-            data = pickle.load(f, encoding='latin1')
+            data = _ArrayUnpickler(f, path).load()
         self._metainfo.setdefault('classes', data[self.meta['key']])
+
+    def load_data_list(self):
+        # Each file is checked (and unpickled without running code) before
+        # mmpretrain reads it: its reshape would silently turn rows of the
+        # wrong length into other images and zip them with shifted labels.
+        self._check_integrity()
+        root = self.data_prefix['root']
+        files = self.train_list if self.split == 'train' else self.test_list
+        for name, _ in files:
+            path = osp.join(root, self.base_folder, name)
+            with open(path, 'rb') as f:
+                entry = _ArrayUnpickler(f, path).load()
+            _check_cifar_entry(entry, path)
+        return super().load_data_list()
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles only containers and numpy arrays (CIFAR's pickle files):
+    a file that asks for anything else (e.g. ``os.system``) is refused."""
+
+    ALLOWED = {('numpy.core.multiarray', '_reconstruct'),
+               ('numpy._core.multiarray', '_reconstruct'),
+               ('numpy', 'ndarray'), ('numpy', 'dtype')}
+
+    def __init__(self, file, path):
+        super().__init__(file, encoding='latin1')
+        self.path = path
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f'{self.path}: refusing to unpickle {module}.{name}; CIFAR '
+            'files hold only arrays and lists. Re-extract the official '
+            'cifar-100-python.tar.gz.')
+
+
+def _check_cifar_entry(entry, path):
+    data = np.asarray(entry.get('data', ())) if isinstance(entry, dict) \
+        else None
+    labels = None if data is None else entry.get(
+        'fine_labels', entry.get('labels'))
+    if data is None or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(
+            f'{path}: `data` has shape '
+            f'{None if data is None else data.shape}, expected (N, 3072) '
+            'uint8 rows (3 x 32 x 32 images); the file is corrupt or not '
+            'CIFAR-100. Re-extract the official archive.')
+    if labels is None or len(labels) != len(data):
+        raise ValueError(
+            f'{path}: {len(data)} images but '
+            f'{None if labels is None else len(labels)} labels '
+            '(`fine_labels`); the file is corrupt. Re-extract the official '
+            'archive.')
 
 
 def _read_idx(path):
