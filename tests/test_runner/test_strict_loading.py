@@ -266,6 +266,12 @@ def test_crafted_checkpoint_refused_by_tools(evil, tmp_path, tool,
     assert proc.returncode != 0
     assert 'Refusing to unpickle' in proc.stderr
     assert not osp.exists(sentinel)
+    proc = tool('export_student.py',
+                'configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py', path,
+                str(tmp_path / 'exported'), check=False)
+    assert proc.returncode != 0
+    assert 'Refusing to unpickle' in proc.stderr
+    assert not osp.exists(sentinel)
     proc = tool('test.py', 'configs/teachers/resnet8_1xb64_cifar100.py',
                 path, '--work-dir', str(tmp_path / 'test'), '--cfg-options',
                 f'test_dataloader.dataset.data_root={cifar100_root}',
