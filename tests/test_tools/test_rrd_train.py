@@ -70,9 +70,3 @@ def test_rrd_kd_train_and_resume(cifar100_root, tool, tmp_path):
     resumed = state_dict(osp.join(resume_dir, 'epoch_2.pth'))
     for key in ('queue', 'queue_ptr'):
         assert torch.equal(resumed[LOSS + key], state2[LOSS + key]), key
-
-
-def test_cost_script(tool):
-    proc = tool('analysis/rrd_cost.py', '--batch', 4, '--repeat', 1,
-                '--warmup', 0)
-    assert 'ratio RRD / student step:' in proc.stdout

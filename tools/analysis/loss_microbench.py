@@ -25,10 +25,8 @@ estimated size or Python work exceeds ``--max-naive-gb`` /
 ``--compile-check`` also reports, for each relkd_mm loss, how TorchDynamo
 splits its forward (graphs and graph breaks, with the reasons).
 
-This supersedes ``tools/analysis/vrm_memory.py`` (VRM's Gram form against
-the materialised one) and the mining/loss rows of
-``tools/analysis/benchmark_refilled.py``; ``tools/benchmark_cost.py``
-covers the step-level ratios of ``tools/analysis/rrd_cost.py``.
+Step-level costs (a loss inside its algorithm's training step, as a ratio
+to KD) are ``tools/benchmark_cost.py``'s.
 
 Example::
 
