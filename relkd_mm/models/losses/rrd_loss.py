@@ -175,5 +175,10 @@ class RRDLoss(nn.Module):
         keys = keys[-size:]
         index = (start + torch.arange(
             keys.size(0), device=self.queue.device)) % size
-        self.queue.index_copy_(0, index, keys.to(self.queue))
+        # A non-finite teacher embedding would poison every later loss:
+        # such rows keep their old value (no host sync, unlike a skip).
+        keys = torch.where(
+            torch.isfinite(keys).all(dim=1, keepdim=True), keys.to(
+                self.queue), self.queue.index_select(0, index))
+        self.queue.index_copy_(0, index, keys)
         self.queue_ptr.copy_((self.queue_ptr + num) % size)
