@@ -41,11 +41,12 @@ train_dataloader = dict(
         dict(type='PackInputs'),
     ]),
     drop_last=True)
+# Merged into the Fashion-MNIST base's (mean/std kept); the runner copies it
+# into the model, so the model must not set its own.
 data_preprocessor = dict(type='mmpretrain.MultiViewClsDataPreprocessor')
 
 model = dict(
     type='VRMDistill',
-    data_preprocessor=data_preprocessor,
     distiller=dict(
         student_recorders=dict(
             fc=dict(type='ModuleOutputs', source='head.fc')),
