@@ -74,3 +74,21 @@ def test_fp32_under_autocast(dtype):
     for out in outs:
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
     assert torch.allclose(outs[2], x @ y.t() / 0.04, atol=1e-5)
+
+
+def test_masked_distributions_have_finite_gradients():
+    t = torch.randn(3, 4, requires_grad=True)
+    p = torch.randn(3, 4, requires_grad=True)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 1, 0]]).bool()
+    (kl_divergence(t, p, mask).sum() +
+     soft_cross_entropy(t, p, mask).sum()).backward()
+    for grad in (t.grad, p.grad):
+        assert torch.isfinite(grad).all()
+        assert torch.all(grad[~mask] == 0)
+
+
+def test_nan_target_is_not_hidden():
+    """A NaN from the teacher must reach the loss (NonFiniteLossHook)."""
+    target = torch.tensor([[float('nan'), 1., 2.]])
+    assert torch.isnan(soft_cross_entropy(target, torch.zeros(1, 3))).all()
+    assert torch.isnan(kl_divergence(target, torch.zeros(1, 3))).all()

@@ -140,7 +140,8 @@ def similarity_logits(query, keys, tau):
     Returns:
         Tensor: ``(N, K)``, float32.
     """
-    return _fp32(query) @ _fp32(keys).t() / tau
+    # Scaling the (N, D) query is cheaper than the (N, K) product.
+    return (_fp32(query) / tau) @ _fp32(keys).t()
 
 
 def _masked(logits, mask):
@@ -148,6 +149,13 @@ def _masked(logits, mask):
     if mask is None:
         return logits
     return logits.masked_fill(~mask, float('-inf'))
+
+
+def _log_softmax(logits, mask):
+    """Log-probabilities over the valid entries, and 0 (not -inf) at masked
+    ones: ``0 * -inf`` would be NaN in the value and in the gradient."""
+    log_p = F.log_softmax(_masked(logits, mask), dim=1)
+    return log_p if mask is None else log_p.masked_fill(~mask, 0.)
 
 
 @fp32_relation
@@ -165,9 +173,7 @@ def soft_cross_entropy(target_logits, pred_logits, mask=None):
         Tensor: ``(N,)`` float32.
     """
     p = F.softmax(_masked(target_logits, mask), dim=1)
-    log_q = F.log_softmax(_masked(pred_logits, mask), dim=1)
-    # 0 * -inf is NaN: invalid entries contribute exactly zero instead.
-    return -torch.where(p > 0, p * log_q, torch.zeros_like(p)).sum(1)
+    return -(p * _log_softmax(pred_logits, mask)).sum(1)
 
 
 @fp32_relation
@@ -178,8 +184,6 @@ def kl_divergence(target_logits, pred_logits, mask=None):
     Returns:
         Tensor: ``(N,)`` float32.
     """
-    log_p = F.log_softmax(_masked(target_logits, mask), dim=1)
-    log_q = F.log_softmax(_masked(pred_logits, mask), dim=1)
-    p = log_p.exp()
-    terms = torch.where(p > 0, p * (log_p - log_q), torch.zeros_like(p))
-    return terms.sum(1)
+    p = F.softmax(_masked(target_logits, mask), dim=1)
+    log_p = _log_softmax(target_logits, mask)
+    return (p * (log_p - _log_softmax(pred_logits, mask))).sum(1)
