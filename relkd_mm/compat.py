@@ -1,7 +1,14 @@
-"""Patches that make the pinned OpenMMLab stack work on current PyTorch.
+"""Every patch relkd_mm applies to upstream code, in one place.
 
-Every upstream breakage that relkd_mm works around lives in this module, one
-function per breakage, each with the reason and the upstream issue. Each patch
+Two kinds, one function each, each with the reason and the upstream issue:
+
+* breakages of the pinned OpenMMLab stack on current PyTorch and NumPy
+  (1-5, 7, 11): without them nothing imports, loads or launches;
+* upstream defects that let a run go silently wrong or fail obscurely
+  (6: non-strict checkpoint loading; 8-10: errors that do not name the key,
+  the loss or the file).
+
+Each patch
 
 * checks that its breakage is actually present and does nothing otherwise
   (on a stack where upstream is fixed, or torch and torchvision match), and
@@ -558,7 +565,7 @@ def patch_onnx_export_default():
 
 
 # ---------------------------------------------------------------------------
-# 7. mmengine: an unknown config key is a bare TypeError.
+# 8. mmengine: an unknown config key is a bare TypeError.
 # ---------------------------------------------------------------------------
 class ConfigArgumentError(TypeError):
     """A config gives a component an argument it does not have."""
@@ -639,7 +646,7 @@ def _explain_unknown_argument(registry, cfg, exc):
 
 
 # ---------------------------------------------------------------------------
-# 8. mmrazor: distiller misconfigurations found late or with bare asserts.
+# 9. mmrazor: distiller misconfigurations found late or with bare asserts.
 # ---------------------------------------------------------------------------
 def patch_distiller_errors():
     """Clear, early errors for a misconfigured ``ConfigurableDistiller``.
@@ -804,7 +811,7 @@ def _with_loss_context(exc, loss_name, loss_module, mappings, kwargs):
 
 
 # ---------------------------------------------------------------------------
-# 9. mmcv: an undecodable image is an assert, and skipping it is silent.
+# 10. mmcv: an undecodable image is an assert, and skipping it is silent.
 # ---------------------------------------------------------------------------
 class CorruptImageError(OSError):
     """An image file that can not be read or decoded."""
@@ -861,7 +868,7 @@ def patch_load_image_errors():
 
 
 # ---------------------------------------------------------------------------
-# 10. mmengine: the pytorch launcher assumes CUDA.
+# 11. mmengine: the pytorch launcher assumes CUDA.
 # ---------------------------------------------------------------------------
 def patch_mmengine_cpu_launcher():
     """Let ``--launcher pytorch`` (torchrun, ``tools/dist_train.sh``) run
@@ -953,5 +960,6 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_strict_checkpoint_loading',
            'patch_registry_argument_errors', 'patch_distiller_errors',
            'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
+           'patch_onnx_export_default',
            'ConfigArgumentError',
            'CorruptImageError']
