@@ -47,3 +47,16 @@ def run_tool(script, *args, timeout=600, check=True):
 def tool():
     """``tool('train.py', cfg, '--work-dir', d)`` runs a tool script."""
     return run_tool
+
+
+@pytest.fixture(autouse=True)
+def restore_default_scope():
+    """A Runner leaves its ``default_scope`` as the current DefaultScope for
+    the rest of the process, which would make later tests' registry lookups
+    search the wrong scope: drop the scopes each test creates."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in list(DefaultScope._instance_dict):
+        if name not in before:
+            del DefaultScope._instance_dict[name]

@@ -10,7 +10,6 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from relkd_mm.engine.hooks.non_finite_loss_hook import NonFiniteLossHook
-from tests.scope_guard import restore_default_scope  # noqa: F401
 
 BAD_ITER = 3  # 1-based: the third batch holds a NaN
 

@@ -12,7 +12,6 @@ from mmrazor.registry import MODELS
 
 from relkd_mm.compat import ConfigArgumentError
 from relkd_mm.engine.hooks import TrainCheckHook
-from tests.scope_guard import restore_default_scope  # noqa: F401
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)),
                             'test_runner'))

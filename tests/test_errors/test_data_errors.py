@@ -14,7 +14,6 @@ from mmpretrain.registry import DATASETS
 
 from relkd_mm.compat import CorruptImageError
 from tests.data_utils import make_cifar100, make_imagenet_tree
-from tests.scope_guard import restore_default_scope  # noqa: F401
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 

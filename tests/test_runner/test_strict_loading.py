@@ -15,7 +15,6 @@ from mmrazor.registry import MODELS
 from relkd_mm import compat
 from relkd_mm.runner import UnsafeCheckpointError
 from relkd_mm.runner.strict_loading import CheckpointMismatchError
-from tests.scope_guard import restore_default_scope  # noqa: F401
 
 
 def classifier(arch='resnet8', num_classes=100, **kwargs):
