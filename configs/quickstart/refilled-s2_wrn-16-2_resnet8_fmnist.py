@@ -20,10 +20,5 @@ model = dict(
                 feats_T=dict(from_student=False, recorder='feat'),
                 gt_labels=dict(
                     from_student=True, recorder='labels', data_idx=1)))))
-# The list replaces default_runtime's: keep its hooks.
-custom_hooks = [
-    dict(type='mmrazor.RandomStateHook'),
-    dict(type='mmrazor.NonFiniteLossHook'),
-    dict(type='mmrazor.TrainCheckHook'),
-    dict(type='mmrazor.RefilledCentersHook'),
-]
+# The shared runtime's hooks, and the one that fills the global centres.
+custom_hooks = _base_.custom_hooks + [dict(type='mmrazor.RefilledCentersHook')]

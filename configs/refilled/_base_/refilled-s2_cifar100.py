@@ -42,15 +42,9 @@ model = dict(
                     from_student=True, recorder='labels', data_idx=1)))))
 
 # Fills the loss's global centres (one teacher pass over the training set)
-# unless a resumed checkpoint already holds them.
-# The list replaces default_runtime's: keep its hooks (exact resume, NaN
-# guard, set-up checks).
-custom_hooks = [
-    dict(type='mmrazor.RandomStateHook'),
-    dict(type='mmrazor.NonFiniteLossHook'),
-    dict(type='mmrazor.TrainCheckHook'),
-    dict(type='mmrazor.RefilledCentersHook'),
-]
+# unless a resumed checkpoint already holds them; the shared runtime's hooks
+# (exact resume, NaN guard, set-up checks) are kept.
+custom_hooks = _base_.custom_hooks + [dict(type='mmrazor.RefilledCentersHook')]
 
 optim_wrapper = dict(
     optimizer=dict(

@@ -182,12 +182,19 @@ class RefilledClassifierLoss(nn.Module):
                 f'labels, got dtype {gt_labels.dtype} and shape '
                 f'{tuple(gt_labels.shape)}. Soft targets (mixup, cutmix) are '
                 'not supported.')
-        low, high = torch.stack(gt_labels.aminmax()).tolist()
-        if low < 0 or high >= self.num_classes:
+        in_range = ((gt_labels >= 0) & (gt_labels < self.num_classes)).all()
+        fix = 'set num_classes to the student task\'s class count.'
+        if gt_labels.is_cuda:
+            # No host sync per step on a GPU (TrainCheckHook has checked the
+            # dataset's labels against the head before training).
+            torch._assert_async(
+                in_range, f'RefilledClassifierLoss: a label is outside '
+                f'0..{self.num_classes - 1}: {fix}')
+        elif not in_range:
+            low, high = torch.stack(gt_labels.aminmax()).tolist()
             raise ValueError(
                 f'RefilledClassifierLoss: labels in [{low}, {high}] for '
-                f'num_classes={self.num_classes}: set '
-                'num_classes to the student task\'s class count.')
+                f'num_classes={self.num_classes}: {fix}')
         if self.weighted and (logits_T is None or len(logits_T) != batch):
             raise ValueError(
                 'RefilledClassifierLoss: weighted=True needs logits_T, the '

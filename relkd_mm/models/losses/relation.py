@@ -140,8 +140,7 @@ def similarity_logits(query, keys, tau):
     Returns:
         Tensor: ``(N, K)``, float32.
     """
-    # Scaling the (N, D) query is cheaper than the (N, K) product.
-    return (_fp32(query) / tau) @ _fp32(keys).t()
+    return _fp32(query) @ _fp32(keys).t() / tau
 
 
 def _masked(logits, mask):
