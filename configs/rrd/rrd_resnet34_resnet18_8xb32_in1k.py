@@ -4,29 +4,15 @@
 # embeddings of all GPUs are gathered into one memory shared by every GPU
 # (RRDLoss's default; per_rank_memory=True keeps one per GPU as the
 # official code does).
-# MMPretrain's dataset base directly: ../_base_/datasets/imagenet_bs32.py
-# also sets custom_imports, as default_runtime.py does, and duplicate keys
-# among bases fail.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    '../_base_/schedules/imagenet_bs256.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['../_base_/distill/imagenet_8xb32.py']
 
 teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet34_8xb32_in1k_20210831-f257d4e6.pth'  # noqa: E501
 
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    architecture=dict(
-        cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py',
-        pretrained=False),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
-        pretrained=False),
+    architecture=dict(cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py'),
+    teacher=dict(cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='ConfigurableDistiller',
         student_recorders=dict(
             feat=dict(type='ModuleOutputs', source='neck')),
         teacher_recorders=dict(
@@ -56,6 +42,3 @@ model = dict(
                     recorder='feat',
                     data_idx=0,
                     connector='loss_rrd_tfeat')))))
-data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
-find_unused_parameters = True
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,0 +1,20 @@
+# A single-teacher distillation on ImageNet: MMPretrain's pipeline, 8 GPUs x
+# 32 images, 100 epochs (lr 0.1, x0.1 at 30/60/90). Method configs fill in
+# `architecture`, `teacher`, `teacher_ckpt` and the distiller (recorders,
+# losses, mappings).
+_base_ = [
+    '../datasets/imagenet_bs32.py',
+    '../schedules/imagenet_bs256.py',
+    '../default_runtime.py',
+]
+
+model = dict(
+    _scope_='mmrazor',
+    type='SingleTeacherDistill',
+    architecture=dict(pretrained=False),
+    teacher=dict(pretrained=False),
+    distiller=dict(type='ConfigurableDistiller'),
+)
+find_unused_parameters = True
+# Reports the student's accuracy and the teacher's (prefixed `teacher.`).
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
