@@ -2,7 +2,7 @@
 # configs/vrm/ does on CIFAR-100: each image's real view (crop + flip) and a
 # virtual view (crop + flip, then RandAugment: 2 ops at magnitude 9 of 10),
 # CE on the real view + 1.0 * L_VRM.
-_base_ = ['./_distill_base_.py']
+_base_ = ['./_distill_base_.py', '../_base_/distill/vrm_distiller.py']
 
 real_view = [
     dict(type='RandomCrop', crop_size=28, padding=2),
@@ -45,15 +45,4 @@ train_dataloader = dict(
 # into the model, so the model must not set its own.
 data_preprocessor = dict(type='mmpretrain.MultiViewClsDataPreprocessor')
 
-model = dict(
-    type='VRMDistill',
-    distiller=dict(
-        student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(loss_vrm=dict(type='VRMLoss', loss_weight=1.0)),
-        loss_forward_mappings=dict(
-            loss_vrm=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))))
+model = dict(type='VRMDistill', distiller=_base_.vrm_distiller)
