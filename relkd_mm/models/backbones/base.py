@@ -85,6 +85,21 @@ class StagedBackbone(BaseBackbone):
         entries."""
         raise NotImplementedError
 
+    def stem(self, x):
+        """Apply the modules before the first stage (none by default)."""
+        return x
+
+    def forward(self, x):
+        """The stem, then each stage in turn; returns the maps of the stages
+        in ``out_indices``. Networks whose stages are plain modules only
+        define :meth:`stem`; the others override this."""
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stage_modules()):
+            x = stage(x)
+            self._collect(i, x, outs)
+        return tuple(outs)
+
     def _post_init(self):
         stages = self.stage_modules()
         assert len(stages) == self.num_stages

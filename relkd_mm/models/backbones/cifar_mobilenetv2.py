@@ -107,10 +107,5 @@ class RepDistillerMobileNetV2(StagedBackbone):
     def stage_modules(self):
         return [*self.blocks, self.conv2]
 
-    def forward(self, x):
-        x = self.conv1(x)
-        outs = []
-        for i, stage in enumerate(self.stage_modules()):
-            x = stage(x)
-            self._collect(i, x, outs)
-        return tuple(outs)
+    def stem(self, x):
+        return self.conv1(x)

@@ -107,10 +107,5 @@ class RepDistillerResNet(StagedBackbone):
     def stage_modules(self):
         return [self.layer1, self.layer2, self.layer3]
 
-    def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        outs = []
-        for i, stage in enumerate(self.stage_modules()):
-            x = stage(x)
-            self._collect(i, x, outs)
-        return tuple(outs)
+    def stem(self, x):
+        return self.relu(self.bn1(self.conv1(x)))

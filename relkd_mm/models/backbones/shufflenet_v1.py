@@ -108,10 +108,5 @@ class RepDistillerShuffleNetV1(StagedBackbone):
     def stage_modules(self):
         return [self.layer1, self.layer2, self.layer3]
 
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        outs = []
-        for i, stage in enumerate(self.stage_modules()):
-            x = stage(x)
-            self._collect(i, x, outs)
-        return tuple(outs)
+    def stem(self, x):
+        return F.relu(self.bn1(self.conv1(x)))
