@@ -33,6 +33,10 @@ import torch
 APPLIED = []
 
 
+#: Upstream functions that a patch replaced, by name (tests restore them).
+_UNPATCHED = {}
+
+
 def _mark(name):
     if name not in APPLIED:
         APPLIED.append(name)
@@ -180,51 +184,81 @@ def patch_numpy_in1d():
 
 
 # ---------------------------------------------------------------------------
-# 4. torch >= 2.6: torch.load(weights_only=True) by default.
+# 4. mmengine: checkpoints unpickled by whatever torch.load defaults to.
 # ---------------------------------------------------------------------------
 def patch_mmengine_checkpoint_loading():
-    """Route MMEngine's local checkpoint loading through relkd_mm's loader.
+    """Route MMEngine's checkpoint loading through relkd_mm's safe loader,
+    whatever the torch version and the environment.
 
-    Why: torch >= 2.6 defaults to ``torch.load(weights_only=True)``;
-    mmengine 0.10.7 calls ``torch.load`` without the argument, so
+    Why: mmengine 0.10.7 calls ``torch.load`` without ``weights_only``
+    (``load_from_local``, ``load_from_openmmlab``) and downloads with
+    ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` defaults
+    to ``False``. So (a) on torch >= 2.6 (``weights_only=True`` by default)
     ``--resume``, ``load_from`` and full-checkpoint ``teacher_ckpt`` fail
-    with ``UnpicklingError ... HistoryBuffer``. Upstream:
-    open-mmlab/mmengine#1655 (PR #1650).
+    with ``UnpicklingError ... HistoryBuffer``; (b) on torch 2.1-2.5
+    (``setup.cfg`` accepts them; their default is ``False``), with
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (the fix commonly suggested for
+    (a)), and for every model-zoo URL, any checkpoint is unpickled fully: a
+    crafted ``teacher_ckpt`` runs its code. Upstream: (a)
+    open-mmlab/mmengine#1655 (PR #1650); (b) none found.
 
-    Fix: replace the scheme handler for local paths (and ``file://``-less
-    plain paths) with :func:`relkd_mm.runner.checkpoint.load_checkpoint_file`,
-    which keeps ``weights_only=True`` and allow-lists exactly the types
-    MMEngine and RepDistiller checkpoints contain. Full unpickling happens
-    only for files the user trusts (``--resume`` of their own run), never as
-    a global default.
+    Fix: register :func:`relkd_mm.runner.checkpoint.load_checkpoint_file`
+    for local paths and ``open-mmlab://`` files, and
+    :func:`~relkd_mm.runner.checkpoint.load_url_checkpoint` for
+    ``http(s)://`` (also behind ``torchvision://``/``mmcls://``). Both pass
+    ``weights_only`` explicitly (so no environment variable changes it) and
+    allow-list exactly the types MMEngine and RepDistiller checkpoints
+    contain; on torch < 2.6 a restricted unpickler enforces the same list.
+    Applied everywhere (a security fix is no stack breakage to detect); only
+    files named with ``--trust-checkpoint`` are unpickled fully, and logged.
     """
-    if not _torch_load_defaults_to_weights_only():
+    if _mmengine_loads_safely():
         return
+    import mmengine.runner.checkpoint as mmengine_checkpoint
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from relkd_mm.runner.checkpoint import load_checkpoint_file
-    if CheckpointLoader._schemes.get('') is load_checkpoint_file:
-        return
+    from relkd_mm.runner.checkpoint import (load_checkpoint_file,
+                                            load_url_checkpoint)
     CheckpointLoader.register_scheme(prefixes='', force=True)(
         load_checkpoint_file)
+    CheckpointLoader.register_scheme(
+        prefixes=('http://', 'https://'), force=True)(load_url_checkpoint)
+    CheckpointLoader.register_scheme(
+        prefixes=('open-mmlab://', 'openmmlab://'), force=True)(
+            _load_from_openmmlab)
+    # torchvision:// and mmcls:// call the module-level function.
+    _UNPATCHED.setdefault('load_from_http',
+                          mmengine_checkpoint.load_from_http)
+    mmengine_checkpoint.load_from_http = load_url_checkpoint
     _mark('mmengine_checkpoint_loading')
 
 
-def _torch_load_defaults_to_weights_only():
-    import inspect
-    forced_off = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0')
-    if forced_off not in ('', '0'):
-        return False
-    params = inspect.signature(torch.load).parameters
-    default = params['weights_only'].default
-    if default is None:  # torch >= 2.6 resolves ``None`` to ``True``
-        return _torch_version() >= (2, 6)
-    return bool(default)
+def _mmengine_loads_safely():
+    """Whether MMEngine's loaders are relkd_mm's already (patched before,
+    or an MMEngine that adopted them)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from relkd_mm.runner.checkpoint import load_checkpoint_file
+    return CheckpointLoader._schemes.get('') is load_checkpoint_file
 
 
-def _torch_version():
-    release = torch.__version__.split('+')[0].split('.')
-    return tuple(int(p) for p in release[:2])
+def _load_from_openmmlab(filename, map_location=None):
+    """MMEngine's ``load_from_openmmlab`` with the safe loaders."""
+    from mmengine.runner.checkpoint import (_get_mmengine_home,
+                                            get_deprecated_model_names,
+                                            get_external_models)
+
+    from relkd_mm.runner.checkpoint import (load_checkpoint_file,
+                                            load_url_checkpoint)
+    prefix = 'open-mmlab://' if filename.startswith('open-mmlab://') \
+        else 'openmmlab://'
+    name = filename[len(prefix):]
+    name = get_deprecated_model_names().get(name, name)
+    url = get_external_models()[name]
+    if url.startswith(('http://', 'https://')):
+        return load_url_checkpoint(url, map_location=map_location)
+    return load_checkpoint_file(os.path.join(_get_mmengine_home(), url),
+                                map_location=map_location)
 
 
 # ---------------------------------------------------------------------------

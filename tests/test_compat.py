@@ -148,7 +148,7 @@ def test_patches_are_noops_where_the_breakage_is_absent():
                      '_set_input_output_observed'):
             setattr(BackendPatternConfig, name, lambda self, *a: self)
         compat.patch_mmrazor_quantization_helpers()
-        compat._torch_load_defaults_to_weights_only = lambda: False
+        compat._mmengine_loads_safely = lambda: True  # upstream safe
         compat.patch_mmengine_checkpoint_loading()
         from mmengine.config import utils
         utils.MODULE2PACKAGE['relkd_mm'] = 'relkd_mm'

@@ -2,18 +2,27 @@
 
 ``torch.load(weights_only=True)`` unpickles only tensors, containers and the
 globals on an allow-list. MMEngine checkpoints also carry the message hub
-(``HistoryBuffer`` objects holding numpy arrays) and numpy scalars in their
-``meta``; RepDistiller checkpoints carry numpy scalars too. Those types, and
-nothing that can execute code, are what :data:`SAFE_GLOBALS` allows.
+(``HistoryBuffer`` objects holding numpy arrays), numpy scalars in their
+``meta`` and the random generators' states; RepDistiller checkpoints carry
+numpy scalars too. Those types, and nothing that can execute code, are what
+:func:`safe_globals` allows: every checkpoint MMEngine writes, including
+what ``--resume`` needs (optimizer, schedulers, message hub, random states),
+loads without full unpickling.
 
-A file the user trusts (the ``--resume`` of their own run, or an explicit
-``--trust-checkpoint``) is the only thing ever loaded with full unpickling;
-:func:`trusted_checkpoints` marks such files and the log says so once per
-file.
+The loader passes ``weights_only`` explicitly, so neither torch's default
+(``False`` before torch 2.6) nor ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``
+changes it. Where torch has no allow-list API (torch < 2.6), an unpickler
+restricted to the same allow-list does the work.
+
+Full unpickling happens only for a file the user named with
+``tools/train.py --trust-checkpoint FILE`` (or :func:`trust_checkpoint`);
+the log says so once per file.
 """
 import contextlib
+import os
 import os.path as osp
 import pickle
+import types
 
 import numpy as np
 import torch
@@ -23,14 +32,14 @@ _ANNOUNCED = set()
 
 
 def _numpy_globals():
-    types = [np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-             np.core.multiarray.scalar]
+    types_ = [np.ndarray, np.dtype, np.core.multiarray._reconstruct,
+              np.core.multiarray.scalar]
     # numpy >= 1.25 pickles dtypes as instances of these classes.
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
-        types += [getattr(dtypes, name) for name in dir(dtypes)
-                  if name.endswith('DType')]
-    return types
+        types_ += [getattr(dtypes, name) for name in dir(dtypes)
+                   if name.endswith('DType')]
+    return types_
 
 
 def _history_buffer_getattr(obj, name):
@@ -52,14 +61,74 @@ def _history_buffer_getattr(obj, name):
 
 def safe_globals():
     """The allow-list: every non-builtin type that real OpenMMLab and
-    RepDistiller checkpoints contain, and nothing that runs code."""
+    RepDistiller checkpoints contain, and nothing that runs code.
+
+    Beyond the weights: the message hub (``HistoryBuffer``), optimizer and
+    scheduler states (tensors, numbers, ``collections.Counter`` of
+    MultiStepLR's milestones), ``RandomStateHook``'s states (numpy's
+    ``MT19937`` array, Python's tuple) and the meta's numpy scalars."""
     import collections
 
     from mmengine.logging.history_buffer import HistoryBuffer
     return [HistoryBuffer, collections.OrderedDict, collections.defaultdict,
+            collections.Counter, collections.deque,
             (_history_buffer_getattr, '__builtin__.getattr'),
             (_history_buffer_getattr, 'builtins.getattr'),
             *_numpy_globals()]
+
+
+def _torch_has_allow_list():
+    """Whether ``torch.serialization.safe_globals`` takes ``(obj, name)``
+    pairs (torch >= 2.6)."""
+    release = torch.__version__.split('+')[0].split('.')
+    version = tuple(int(p) for p in release[:2] if p.isdigit())
+    return version >= (2, 6) and hasattr(torch.serialization,
+                                         'safe_globals')
+
+
+#: False where torch lacks the allow-list API: the restricted unpickler of
+#: :func:`_restricted_pickle_module` is used instead (tests switch it off).
+USE_TORCH_ALLOW_LIST = _torch_has_allow_list()
+
+
+def _allowed_by_name():
+    from torch import _weights_only_unpickler
+    allowed = dict(_weights_only_unpickler._get_allowed_globals())
+    for entry in safe_globals():
+        obj, name = entry if isinstance(entry, tuple) else (
+            entry, f'{entry.__module__}.{entry.__qualname__}')
+        allowed[name] = obj
+    # numpy 2 pickles under numpy._core, numpy 1 under numpy.core.
+    for name in list(allowed):
+        if name.startswith('numpy._core.'):
+            allowed.setdefault('numpy.core.' + name[12:], allowed[name])
+        elif name.startswith('numpy.core.'):
+            allowed.setdefault('numpy._core.' + name[11:], allowed[name])
+    return allowed
+
+
+def _restricted_pickle_module():
+    """A ``pickle_module`` for :func:`torch.load` whose unpickler resolves
+    only the allow-list (torch's own weights-only globals and
+    :func:`safe_globals`): the documented way to restrict globals
+    (Python's ``pickle`` docs, "Restricting Globals")."""
+    allowed = _allowed_by_name()
+
+    class Unpickler(pickle.Unpickler):
+
+        def find_class(self, module, name):
+            obj = allowed.get(f'{module}.{name}')
+            if obj is None:
+                raise pickle.UnpicklingError(
+                    f'Unsupported global: GLOBAL {module}.{name} is not an '
+                    'allowed global')
+            return obj
+
+    module = types.ModuleType('relkd_mm_restricted_pickle')
+    module.Unpickler = Unpickler
+    module.load = lambda file, **kwargs: Unpickler(file, **kwargs).load()
+    module.Pickler = pickle.Pickler
+    return module
 
 
 def _key(filename):
@@ -79,7 +148,8 @@ def trusted_checkpoints(*filenames):
 
 
 def trust_checkpoint(filename):
-    """Allow full unpickling of ``filename`` for the rest of the process."""
+    """Allow full unpickling of ``filename`` for the rest of the process
+    (``tools/train.py --trust-checkpoint FILE``)."""
     _TRUSTED.add(_key(filename))
 
 
@@ -89,6 +159,22 @@ def is_trusted(filename):
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a type outside the allow-list."""
+
+
+def _safe_load(filename, map_location):
+    if USE_TORCH_ALLOW_LIST:
+        with torch.serialization.safe_globals(safe_globals()):
+            return torch.load(filename, map_location=map_location,
+                              weights_only=True)
+    forced = os.environ.get('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '0').lower()
+    if forced in ('1', 'y', 'yes', 'true'):
+        # torch refuses a pickle_module then; its own weights-only
+        # unpickler is stricter still (HistoryBuffer fails, nothing runs).
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    return torch.load(filename, map_location=map_location,
+                      weights_only=False,
+                      pickle_module=_restricted_pickle_module())
 
 
 def load_checkpoint_file(filename, map_location=None):
@@ -117,22 +203,20 @@ def load_checkpoint_file(filename, map_location=None):
             from mmengine.logging import print_log
             print_log(
                 f'Loading {filename} with full unpickling: it is trusted '
-                '(the resume of your own run). Never resume from a file you '
-                'did not write.', logger='current')
+                '(--trust-checkpoint). Never trust a file you did not '
+                'write.', logger='current', level=30)
         return torch.load(filename, map_location=map_location,
                           weights_only=False)
     try:
-        with torch.serialization.safe_globals(safe_globals()):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
+        return _safe_load(filename, map_location)
     except pickle.UnpicklingError as exc:
         raise UnsafeCheckpointError(
             f'Refusing to unpickle checkpoint {filename!r}: it contains a '
             'type outside the allow-list of relkd_mm.runner.checkpoint '
             f'({_first_line(exc)}). If it is a checkpoint you wrote '
-            'yourself, resume it with `--resume`, or pass '
-            '`--trust-checkpoint` to tools/train.py. Otherwise convert it '
-            'to a plain state dict first.') from None
+            'yourself and it holds objects of your own, pass '
+            f'`--trust-checkpoint {filename}` to tools/train.py. Otherwise '
+            'convert it to a plain state dict first.') from None
 
 
 def _first_line(exc):
@@ -141,3 +225,54 @@ def _first_line(exc):
         if 'global' in line.lower() or 'unsupported' in line.lower():
             return line.strip()
     return text[0] if text else type(exc).__name__
+
+
+class CheckpointDownloadError(OSError):
+    """A checkpoint URL could not be fetched."""
+
+
+def load_url_checkpoint(url, map_location=None, model_dir=None,
+                        progress=False):
+    """Download ``url`` once into torch's hub cache and load it safely
+    (MMEngine's ``http://``/``https://`` scheme handler).
+
+    MMEngine's own handler calls ``torch.hub.load_state_dict_from_url``,
+    whose ``weights_only`` defaults to ``False``: every model-zoo file would
+    be unpickled fully. Under DDP the local rank 0 downloads first.
+
+    Raises:
+        CheckpointDownloadError: the URL could not be fetched (no network,
+            proxy, HTTP error); the message names the URL and the way to
+            pass a local copy.
+    """
+    from mmengine.dist import get_dist_info
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    cached = osp.join(model_dir, osp.basename(url.split('?')[0]))
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        _download(url, cached, progress)
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            _download(url, cached, progress)
+    return load_checkpoint_file(cached, map_location=map_location)
+
+
+def _download(url, cached, progress):
+    if osp.isfile(cached):
+        return
+    os.makedirs(osp.dirname(cached), exist_ok=True)
+    from mmengine.logging import print_log
+    print_log(f'Downloading {url} to {cached}', logger='current')
+    try:
+        # Writes to a temporary file and renames it: no partial file.
+        torch.hub.download_url_to_file(url, cached, progress=progress)
+    except (OSError, ValueError) as exc:  # URLError and HTTPError too
+        reason = getattr(exc, 'reason', None) or exc
+        raise CheckpointDownloadError(
+            f'Could not download the checkpoint {url} ({reason}). On a '
+            'machine without internet access, download it elsewhere and '
+            'pass the local file, e.g. `--cfg-options '
+            'model.teacher_ckpt=PATH` for a teacher (or `load_from=PATH`), '
+            f'or copy it to {cached}, where it is looked up first.') from None
