@@ -358,6 +358,10 @@ def patch_strict_checkpoint_loading():
     and all keys on resume; ``Pretrained`` init accepts ``strict=True``.
     Mismatches raise ``CheckpointMismatchError`` naming the keys. Applied
     only where those loaders are non-strict.
+
+    A resumed checkpoint's ``meta['config']`` is dropped (logged): MMEngine
+    would execute that text as a Python config, so a safely loaded file
+    could still run code on resume. Upstream: none found.
     """
     import inspect
 
@@ -447,15 +451,19 @@ def _patch_runner_strict_loading(runner_cls):
                                  revise_keys)
         outer = _STRICT_POLICY
         cfg = getattr(self, 'cfg', None) or {}
+        resuming = bool(outer and outer.get('resume'))
         _STRICT_POLICY = dict(
             filename=filename,
-            resume=bool(outer and outer.get('resume')),
+            resume=resuming,
             strict=bool(cfg.get('load_from_strict', True)))
         try:
-            return original_load(self, filename, map_location, False,
-                                 revise_keys)
+            checkpoint = original_load(self, filename, map_location, False,
+                                       revise_keys)
         finally:
             _STRICT_POLICY = outer
+        if resuming:
+            _drop_executable_config(checkpoint, filename)
+        return checkpoint
 
     @functools.wraps(original_resume)
     def resume(self, *args, **kwargs):
@@ -479,6 +487,20 @@ def _patch_runner_strict_loading(runner_cls):
     runner_cls.load_checkpoint = load_checkpoint
     runner_cls.resume = resume
     runner_module._load_checkpoint_to_model = checked_to_model
+
+
+def _drop_executable_config(checkpoint, filename):
+    """``Runner.resume`` executes ``checkpoint['meta']['config']`` as a
+    Python config (``Config.fromstring``) to compare GPU counts: text in a
+    checkpoint would run as code although the file loaded safely. MMEngine
+    writes the config under ``meta['cfg']``, never there."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and 'config' in meta:
+        from mmengine.logging import print_log
+        meta.pop('config')
+        print_log(f'resume: ignored meta["config"] of {filename}: MMEngine '
+                  'would execute it as Python code.', logger='current',
+                  level=30)
 
 
 def _check_runner_load(model, checkpoint, policy, revise_keys):

@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.runner import trust_checkpoint  # noqa: E402
 # isort: on
@@ -45,8 +45,10 @@ def parse_args():
         action='append',
         default=[],
         metavar='FILE',
-        help='allow full unpickling of FILE (a checkpoint you created '
-        'yourself). Never use it for downloaded files.')
+        help='allow full unpickling of FILE: only for a checkpoint you '
+        'wrote yourself that holds objects outside relkd_mm\'s allow-list '
+        '(resume and MMEngine checkpoints never need it). Logged. Never use '
+        'it for downloaded or copied files.')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -107,15 +109,12 @@ def merge_args(cfg, args):
     return cfg
 
 
-def trust_resume_checkpoint(cfg, args):
-    """The checkpoint being resumed is the user's own: it may be unpickled
-    fully. Nothing else is (see relkd_mm.runner.checkpoint)."""
+def trust_named_checkpoints(args):
+    """Allow full unpickling of the files named with --trust-checkpoint,
+    and of nothing else: every checkpoint MMEngine writes, a resumed one
+    included, loads through the allow-list of relkd_mm.runner.checkpoint,
+    so that a copied work dir or a planted `last_checkpoint` runs no code."""
     for path in args.trust_checkpoint:
-        trust_checkpoint(path)
-    if not cfg.get('resume', False):
-        return
-    path = cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
-    if path:
         trust_checkpoint(path)
 
 
@@ -123,7 +122,7 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    trust_resume_checkpoint(cfg, args)
+    trust_named_checkpoints(args)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
