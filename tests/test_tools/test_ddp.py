@@ -29,6 +29,7 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import numpy as np
 import pytest
 import torch
 
@@ -42,6 +43,7 @@ ITERS = 4  # 128 images / 32 per step
 STUDENT = '''
 model = dict(
     teacher_ckpt=None,
+    allow_random_teacher=True,
     architecture=dict(
         _delete_=True,
         _scope_='mmpretrain',
@@ -100,14 +102,15 @@ def write_config(tmp_path, method):
     return str(path)
 
 
-def train(config, work_dir, root, procs, batch, epochs=2, resume=None):
+def train(config, work_dir, root, procs, batch, epochs=2, resume=None,
+          extra=()):
     opts = [f'{d}.{k}={v}' for d in ('train_dataloader', 'val_dataloader',
                                      'test_dataloader')
             for k, v in (('dataset.data_root', root), ('num_workers', 0),
                          ('persistent_workers', False))]
     opts += [f'train_dataloader.batch_size={batch}',
              f'train_cfg.max_epochs={epochs}', 'randomness.seed=0',
-             'default_hooks.logger.interval=1']
+             'default_hooks.logger.interval=1', *extra]
     if procs == 1:
         cmd = [sys.executable]
     else:
@@ -150,51 +153,128 @@ def state(path):
         return load_checkpoint_file(str(path), map_location='cpu')
 
 
-def assert_losses_equal(got, expected, iters):
+#: How far DDP may sit from the single process, in units of the measured
+#: summation-order noise floor (see :func:`test_ddp_equals_single_process`).
+NOISE_FACTOR = 8
+#: The floor's float32 resolution: a difference of a few ulps of the value
+#: is rounding whatever the order (a floor measured as exactly 0 at one
+#: iteration would otherwise demand bitwise equality of DDP).
+ULPS = 4
+#: The sensitivity check: the bound must stay below this fraction of what
+#: the weights moved in the last epoch, so that a defect that changes the
+#: updates (a wrong gradient average, a missing gather) cannot hide in it.
+MAX_BOUND_VS_UPDATE = 0.05
+REORDER = ['train_dataloader.sampler.type=RankOrderSampler',
+           f'train_dataloader.sampler.batch_size={2 * BATCH}']
+
+
+def ulp(value):
+    return ULPS * float(np.spacing(np.float32(abs(value))))
+
+
+def loss_bounds(single, reordered):
+    """{iter: {key: bound}}: NOISE_FACTOR x the largest summation-order
+    difference of the loss so far (noise grows with training), at least a
+    few ulps of the value."""
+    bounds, worst = {}, defaultdict(float)
+    for it in sorted(single):
+        bounds[it] = {}
+        for key, value in single[it].items():
+            worst[key] = max(worst[key], abs(reordered[it][key] - value))
+            bounds[it][key] = NOISE_FACTOR * max(worst[key], ulp(value))
+    return bounds
+
+
+def assert_losses_close(got, expected, bounds, iters):
     assert sorted(got) == sorted(iters), sorted(got)
     for it in iters:
         for key, value in expected[it].items():
-            assert got[it][key] == pytest.approx(value, rel=2e-4,
-                                                 abs=1e-6), (it, key)
+            diff = abs(got[it][key] - value)
+            assert diff <= bounds[it][key], (it, key, diff, bounds[it][key])
+
+
+def rank_ordered(key, value):
+    """The RRD memory in DDP's row order: each step's 32 rows are rank 0's
+    samples (even positions of the single process's batch), then rank 1's
+    (odd positions)."""
+    if not key.endswith('loss_rrd.queue'):
+        return value
+    order = list(range(0, 2 * BATCH, 2)) + list(range(1, 2 * BATCH, 2))
+    return torch.cat([value[i:i + 2 * BATCH][order]
+                      for i in range(0, len(value), 2 * BATCH)])
+
+
+def max_diff(a, b):
+    return (a.double() - b.double()).abs().max().item() if a.numel() else 0.
 
 
 @pytest.mark.parametrize('method', ['kd', 'rrd_kd'])
 def test_ddp_equals_single_process(method, tmp_path, cifar100_root):
+    """DDP equals one process as tightly as float32 allows on this CPU.
+
+    The noise floor is measured in the test, not assumed: a second
+    single-process run sees each global batch in DDP's rank order
+    (``RankOrderSampler``), the same samples and maths in another summation
+    order. Its difference from the plain run is the floor; DDP (which sums
+    in yet another order: per rank, then all-reduce) may differ from the
+    plain run by at most NOISE_FACTOR times it (ULPS ulps at least).
+
+    Measured on an AMD EPYC (2 cores, OMP_NUM_THREADS=1, torch 2.13 CPU):
+    after 8 SGD steps the floor of the weights is 3e-5 (rrd_kd, weights of
+    magnitude 0.5, where a loss spike at step 6 amplifies rounding) and
+    1e-7 (kd); DDP's differences were 0.97-1.04 x the floor for rrd_kd and
+    at most 1.4 x for kd, the losses' at most 2 x (rrd_kd, iteration 4).
+    NOISE_FACTOR = 8 leaves 4 x margin over the worst ratio, for CPUs whose
+    kernels split sums otherwise (the old fixed rtol=2e-4/atol=2e-5 failed
+    on this machine at 4.1e-5). The bound stays below 1% of the last
+    epoch's weight updates here, and the test asserts it below 5%
+    (MAX_BOUND_VS_UPDATE) on any machine, so it still catches a wrong
+    gradient average (every update 2 x or 0.5 x), a missing all-gather or
+    a memory written out of rank order (rows off by their whole size)."""
     config = write_config(tmp_path, method)
-    one, two = tmp_path / 'one', tmp_path / 'two'
+    one, perm, two = tmp_path / 'one', tmp_path / 'perm', tmp_path / 'two'
     train(config, one, cifar100_root, 1, 2 * BATCH)
+    train(config, perm, cifar100_root, 1, 2 * BATCH, extra=REORDER)
     train(config, two, cifar100_root, 2, BATCH)
     single, ranks1 = rank_losses(one)
+    reordered, _ = rank_losses(perm)
     ddp, ranks2 = rank_losses(two)
     assert ranks1 == {1} and ranks2 == {2}
-    assert_losses_equal(ddp, single, range(2 * ITERS))
+    bounds = loss_bounds(single, reordered)
+    assert_losses_close(ddp, single, bounds, range(2 * ITERS))
 
-    a, b = state(one / 'epoch_2.pth'), state(two / 'epoch_2.pth')
-    for key, value in a['state_dict'].items():
-        other = b['state_dict'][key]
-        if key.endswith('loss_rrd.queue'):
-            # Each step's 32 rows: rank 0's samples (even positions of the
-            # single process's batch), then rank 1's (odd positions).
-            order = list(range(0, 32, 2)) + list(range(1, 32, 2))
-            value = torch.cat([value[i:i + 32][order]
-                               for i in range(0, len(value), 32)])
-        torch.testing.assert_close(other.double(), value.double(),
-                                   rtol=2e-4, atol=2e-5, msg=key)
+    a, p, b = (state(d / 'epoch_2.pth')['state_dict'] for d in (one, perm,
+                                                                two))
+    a1 = state(one / 'epoch_1.pth')['state_dict']
+    for key, value in a.items():
+        if not value.is_floating_point():
+            assert torch.equal(b[key], value), key
+            continue
+        value = rank_ordered(key, value)
+        bound = NOISE_FACTOR * max(max_diff(p[key], value),
+                                   ulp(value.abs().max().item()))
+        diff = max_diff(b[key], value)
+        assert diff <= bound, (key, diff, bound)
+        update = max_diff(value, rank_ordered(key, a1[key]))
+        if update > 0:  # trained (the frozen teacher's are exactly equal)
+            assert bound <= MAX_BOUND_VS_UPDATE * update, (key, bound,
+                                                           update)
 
     # The 2-process checkpoint of epoch 1 resumes on 1 process, and vice
-    # versa: epoch 2 repeats the uninterrupted runs' losses.
+    # versa: epoch 2 repeats the uninterrupted runs' losses (epoch 1 having
+    # been summed in the other order, the same noise bound applies).
     cross = tmp_path / 'two_to_one'
     log = train(config, cross, cifar100_root, 1, 2 * BATCH,
                 resume=two / 'epoch_1.pth')
     assert 'written by 2 process(es), this run has 1' in log
     got, _ = rank_losses(cross)
-    assert_losses_equal(got, single, range(ITERS, 2 * ITERS))
+    assert_losses_close(got, single, bounds, range(ITERS, 2 * ITERS))
     if method == 'rrd_kd':
         cross = tmp_path / 'one_to_two'
         train(config, cross, cifar100_root, 2, BATCH,
               resume=one / 'epoch_1.pth')
         got, _ = rank_losses(cross)
-        assert_losses_equal(got, ddp, range(ITERS, 2 * ITERS))
+        assert_losses_close(got, ddp, bounds, range(ITERS, 2 * ITERS))
 
 
 @pytest.mark.parametrize('method', ['vrm', 'refilled_s1', 'refilled_s2'])
