@@ -359,6 +359,17 @@ def patch_strict_checkpoint_loading():
     Mismatches raise ``CheckpointMismatchError`` naming the keys. Applied
     only where those loaders are non-strict.
 
+    A distiller whose teacher nothing loaded (``teacher_ckpt`` unset, no
+    ``load_from``/resume checkpoint holding it, no ``Pretrained`` init of
+    the whole teacher) exits 0 in MMRazor after training from a random
+    teacher: ``Runner.train`` now raises :class:`RandomTeacherError` right
+    after loading, unless the model sets ``allow_random_teacher=True``
+    (logged as a warning; for tests). The strict check also requires each
+    value to be a tensor of a dtype the parameter can take (a floating one
+    for a floating parameter): numpy arrays, strings or int64 tensors with
+    the right shapes used to pass and leave the weights random. Upstream:
+    none found.
+
     A resumed checkpoint's ``meta['config']`` is dropped (logged): MMEngine
     would execute that text as a Python config, so a safely loaded file
     could still run code on resume. Upstream: none found.
@@ -392,22 +403,65 @@ def _patch_teacher_ckpt_strict(cls):
     signature = inspect.signature(original)
 
     @functools.wraps(original)
-    def __init__(self, *args, teacher_ckpt_strict=True, **kwargs):
+    def __init__(self, *args, teacher_ckpt_strict=True,
+                 allow_random_teacher=False, **kwargs):
         bound = signature.bind(self, *args, **kwargs)
         teacher_ckpt = bound.arguments.get('teacher_ckpt')
         bound.arguments['teacher_ckpt'] = None
         original(*bound.args, **bound.kwargs)
+        # Where the teacher's weights come from; None until something loads
+        # them (teacher_ckpt here, load_from/resume or a Pretrained init
+        # later). Training refuses a teacher that stays random.
+        self._teacher_source = None
+        self.allow_random_teacher = bool(allow_random_teacher)
         if teacher_ckpt:
             _load_teacher(self.teacher, teacher_ckpt, teacher_ckpt_strict)
             # Keeps init_weights() from overwriting the loaded weights.
             self.teacher._is_init = True
+            self._teacher_source = f'teacher_ckpt={teacher_ckpt!r}'
 
     params = list(signature.parameters.values())
-    extra = inspect.Parameter('teacher_ckpt_strict',
-                              inspect.Parameter.KEYWORD_ONLY, default=True)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                               default=default)
+             for name, default in (('teacher_ckpt_strict', True),
+                                   ('allow_random_teacher', False))]
     __init__.__signature__ = signature.replace(
-        parameters=params[:-1] + [extra] + params[-1:])
+        parameters=params[:-1] + extra + params[-1:])
     cls.__init__ = __init__
+
+
+class RandomTeacherError(RuntimeError):
+    """A distiller is about to train from a teacher nothing loaded."""
+
+
+def _check_teacher_loaded(runner):
+    """Before the first step: a distiller's teacher must have been loaded
+    (``teacher_ckpt``, a ``load_from``/resume checkpoint holding it, or a
+    ``Pretrained`` init of the whole teacher) unless the config opts in."""
+    from mmengine.model import is_model_wrapper
+    from mmrazor.models import SingleTeacherDistill
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    if not isinstance(model, SingleTeacherDistill):
+        return
+    source = getattr(model, '_teacher_source', None) or getattr(
+        model.teacher, '_relkd_pretrained_from', None)
+    if source:
+        return
+    if getattr(model, 'allow_random_teacher', False):
+        runner.logger.warning(
+            f'{type(model).__name__}: training with a RANDOM teacher '
+            '(teacher_ckpt is not set and allow_random_teacher=True): the '
+            'distillation losses teach noise. Only for tests.')
+        return
+    raise RandomTeacherError(
+        f'{type(model).__name__}: the teacher was never loaded: '
+        'model.teacher_ckpt is not set, and neither load_from nor the '
+        'resumed checkpoint holds its weights. The run would distil from a '
+        'random teacher. Set `--cfg-options model.teacher_ckpt=PATH` (a '
+        'checkpoint of the teacher); to train with a random teacher on '
+        'purpose (tests), set model.teacher_ckpt=None and '
+        'model.allow_random_teacher=True.')
 
 
 def _load_teacher(teacher, filename, strict):
@@ -440,6 +494,7 @@ def _patch_runner_strict_loading(runner_cls):
     import mmengine.runner.runner as runner_module
     original_load = runner_cls.load_checkpoint
     original_resume = runner_cls.resume
+    original_train = runner_cls.train
     original_to_model = runner_module._load_checkpoint_to_model
 
     @functools.wraps(original_load)
@@ -481,12 +536,45 @@ def _patch_runner_strict_loading(runner_cls):
         policy = _STRICT_POLICY
         if policy is not None and 'filename' in policy and not strict:
             _check_runner_load(model, checkpoint, policy, revise_keys)
-        return original_to_model(model, checkpoint, strict, logger,
-                                 revise_keys)
+        loaded = original_to_model(model, checkpoint, strict, logger,
+                                   revise_keys)
+        if policy is not None and 'filename' in policy:
+            _note_teacher_source(model, checkpoint, policy, revise_keys)
+        return loaded
+
+    @functools.wraps(original_train)
+    def train(self):
+        # Runner.train loads (load_from/resume) right before its loop: the
+        # teacher is checked there, whatever hooks the config lists.
+        load_or_resume = self.load_or_resume
+
+        def load_then_check():
+            load_or_resume()
+            _check_teacher_loaded(self)
+
+        self.load_or_resume = load_then_check
+        try:
+            return original_train(self)
+        finally:
+            del self.load_or_resume
 
     runner_cls.load_checkpoint = load_checkpoint
     runner_cls.resume = resume
+    runner_cls.train = train
     runner_module._load_checkpoint_to_model = checked_to_model
+
+
+def _note_teacher_source(model, checkpoint, policy, revise_keys):
+    """A runner checkpoint that holds every teacher key loaded the teacher
+    (a resume, REFILLED stage 2's load_from of stage 1)."""
+    if not hasattr(model, '_teacher_source'):
+        return
+    from relkd_mm.runner import strict_loading
+    state = strict_loading.state_dict_of(checkpoint, revise_keys)
+    keys = [f'teacher.{k}' for k in model.teacher.state_dict()]
+    if keys and all(k in state for k in keys):
+        kind = 'resume' if policy.get('resume') else 'load_from'
+        model._teacher_source = f'{kind} {policy["filename"]!r}'
 
 
 def _drop_executable_config(checkpoint, filename):
@@ -569,6 +657,10 @@ def _patch_pretrained_init_strict(init_cls):
         print_log(f'load {self.prefix or "model"} from: {self.checkpoint}',
                   logger='current')
         load_state_dict(module, state, strict=False, logger='current')
+        if self.prefix is None and self.strict:
+            # The whole module is loaded: a teacher initialised so is not
+            # random (see _check_teacher_loaded).
+            module._relkd_pretrained_from = f'Pretrained {self.checkpoint!r}'
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())
 
@@ -1017,5 +1109,4 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_registry_argument_errors', 'patch_distiller_errors',
            'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
            'patch_onnx_export_default',
-           'ConfigArgumentError',
-           'CorruptImageError']
+           'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError']

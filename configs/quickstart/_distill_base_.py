@@ -6,7 +6,9 @@ model = dict(
     type='SingleTeacherDistill',
     architecture=_base_.student_model,
     teacher=_base_.teacher_model,
-    teacher_ckpt=None,  # set by tools/quickstart.py
+    # Set by tools/quickstart.py; a direct run must pass
+    # --cfg-options model.teacher_ckpt=PATH (training refuses a random one).
+    teacher_ckpt=None,
     distiller=dict(type='ConfigurableDistiller'))
 find_unused_parameters = True
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

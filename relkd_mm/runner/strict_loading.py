@@ -14,12 +14,17 @@ loads strict (see :func:`relkd_mm.compat.patch_strict_checkpoint_loading`):
   REFILLED stage 2 starting from stage 1, and are listed in the log. Opt out
   with the top-level config key ``load_from_strict=False``.
 * ``--resume``: every key must match, the losses' memories included.
+* every value must be a tensor of a dtype the model's tensor can take (a
+  floating one for floating weights): numpy arrays, strings or int64
+  tensors of the right shapes are refused, not skipped.
 * ``init_cfg=dict(type='Pretrained', ...)``: every key of the module (under
   ``prefix`` if given) must match; opt out with ``strict=False`` in that
   dict.
 """
 import re
 from collections import OrderedDict
+
+import torch
 
 #: How many keys of each kind an error message lists.
 SHOWN = 10
@@ -32,13 +37,19 @@ class CheckpointMismatchError(RuntimeError):
         missing (list[str]): Keys of the model absent from the checkpoint.
         unexpected (list[str]): Keys of the checkpoint absent from the model.
         mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``.
+        wrong_type (list[tuple]): ``(key, what the checkpoint holds, what
+            the model's tensor needs)``: values that are no tensor, or a
+            tensor of a dtype that does not fit (torch would skip them, or
+            copy integers into float weights).
     """
 
-    def __init__(self, message, missing=(), unexpected=(), mismatched=()):
+    def __init__(self, message, missing=(), unexpected=(), mismatched=(),
+                 wrong_type=()):
         super().__init__(message)
         self.missing = list(missing)
         self.unexpected = list(unexpected)
         self.mismatched = list(mismatched)
+        self.wrong_type = list(wrong_type)
 
 
 def state_dict_of(checkpoint, revise_keys=((r'^module\.', ''), )):
@@ -56,9 +67,26 @@ def state_dict_of(checkpoint, revise_keys=((r'^module\.', ''), )):
     return state
 
 
+def _type_problem(value, target):
+    """Why ``value`` can not be loaded into the tensor ``target`` (None if
+    it can): load_state_dict skips a non-tensor with only a warning under
+    strict=False, and copies an integer tensor into float weights."""
+    if not isinstance(value, torch.Tensor):
+        kind = type(value)
+        return f'{kind.__module__}.{kind.__qualname__}'.replace(
+            'builtins.', '')
+    if target.is_floating_point() or target.is_complex():
+        if not (value.is_floating_point() or value.is_complex()) or \
+                not torch.can_cast(value.dtype, target.dtype):
+            return f'a {value.dtype} tensor'
+    elif not torch.can_cast(value.dtype, target.dtype):
+        return f'a {value.dtype} tensor'
+    return None
+
+
 def compare(model, state_dict):
-    """Missing, unexpected and shape-mismatched keys of ``state_dict``
-    against ``model.state_dict()``."""
+    """Missing, unexpected, shape-mismatched and wrongly typed keys of
+    ``state_dict`` against ``model.state_dict()``."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
@@ -66,10 +94,16 @@ def compare(model, state_dict):
                   for k, v in state_dict.items()
                   if k in expected and hasattr(v, 'shape')
                   and tuple(v.shape) != tuple(expected[k].shape)]
-    return missing, unexpected, mismatched
+    wrong_type = []
+    for key, value in state_dict.items():
+        if key in expected:
+            problem = _type_problem(value, expected[key])
+            if problem is not None:
+                wrong_type.append((key, problem, expected[key].dtype))
+    return missing, unexpected, mismatched, wrong_type
 
 
-def describe(missing, unexpected, mismatched):
+def describe(missing, unexpected, mismatched, wrong_type=()):
     """A readable list of the differences (at most :data:`SHOWN` keys of
     each kind)."""
 
@@ -90,6 +124,13 @@ def describe(missing, unexpected, mismatched):
             f'{k} checkpoint {list(c)} vs model {list(m)}'
             for k, c, m in mismatched
         ]))
+    if wrong_type:
+        parts.append(f'not loadable ({len(wrong_type)}): ' + listed([
+            f'{k} is {got}, the model needs a '
+            f'{"floating " if need.is_floating_point else ""}tensor '
+            f'(castable to {need})'
+            for k, got, need in wrong_type
+        ]))
     return '; '.join(parts)
 
 
@@ -109,7 +150,7 @@ def check(model, state_dict, source, what, fix, lenient_prefixes=()):
     Returns:
         str: The description of the lenient differences ('' if none).
     """
-    missing, unexpected, mismatched = compare(model, state_dict)
+    missing, unexpected, mismatched, wrong_type = compare(model, state_dict)
 
     def lenient(key):
         return key.startswith(tuple(lenient_prefixes)) \
@@ -117,10 +158,12 @@ def check(model, state_dict, source, what, fix, lenient_prefixes=()):
 
     strict = ([k for k in missing if not lenient(k)],
               [k for k in unexpected if not lenient(k)],
-              [m for m in mismatched if not lenient(m[0])])
+              [m for m in mismatched if not lenient(m[0])],
+              [w for w in wrong_type if not lenient(w[0])])
     loose = ([k for k in missing if lenient(k)],
              [k for k in unexpected if lenient(k)],
-             [m for m in mismatched if lenient(m[0])])
+             [m for m in mismatched if lenient(m[0])],
+             [w for w in wrong_type if lenient(w[0])])
     if any(strict):
         raise CheckpointMismatchError(
             f'{what}: checkpoint {source!r} does not match the '

@@ -32,7 +32,7 @@ def exported(tmp_path_factory, tool):
     work = str(tmp / 'kd')
     tool('train.py', KD_CFG, '--work-dir', work, '--cfg-options',
          *_data_opts(root), 'train_cfg.max_epochs=1', 'randomness.seed=0',
-         'train_dataloader.batch_size=32')
+         'train_dataloader.batch_size=32', 'model.allow_random_teacher=True')
     ckpt = osp.join(work, 'epoch_1.pth')
     distill_top1 = _top1(tool('test.py', KD_CFG, ckpt, '--work-dir',
                               str(tmp / 'test_kd'), '--cfg-options',

@@ -25,27 +25,29 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS = 'relkd_mm::_base_/models/cifar100/'
 STUDENT = f'model.architecture.cfg_path={MODELS}resnet8.py'
 TEACHER = f'model.teacher.cfg_path={MODELS}resnet20.py'
+# Random teachers on purpose: opted in explicitly (training refuses one).
 NO_CKPT = 'model.teacher_ckpt=None'
+RANDOM_OK = 'model.allow_random_teacher=True'
 
 #: method -> (config, extra --cfg-options). Tiny networks (resnet8 student,
 #: resnet20 teacher, 64-d features), random teachers (no checkpoint).
 METHODS = {
     'kd': ('configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-           [STUDENT, TEACHER, NO_CKPT]),
+           [STUDENT, TEACHER, NO_CKPT, RANDOM_OK]),
     'rrd_kd': ('configs/rrd/rrd-kd_resnet56_resnet20_1xb64_cifar100.py', [
-        STUDENT, TEACHER, NO_CKPT,
+        STUDENT, TEACHER, NO_CKPT, RANDOM_OK,
         'model.distiller.distill_losses.loss_rrd.queue_size=40'
     ]),
     'vrm': ('configs/vrm/vrm_resnet56_resnet20_1xb64_cifar100.py',
-            [STUDENT, TEACHER, NO_CKPT]),
+            [STUDENT, TEACHER, NO_CKPT, RANDOM_OK]),
     'refilled_s1': (
         'configs/refilled/refilled-s1_wrn-40-2_wrn-16-1_1xb128_cifar100.py', [
-            f'model.teacher.cfg_path={MODELS}wrn_16_1.py', NO_CKPT,
+            f'model.teacher.cfg_path={MODELS}wrn_16_1.py', NO_CKPT, RANDOM_OK,
             'model.distiller.distill_losses.loss_refilled.tuple_mode=pad'
         ]),
     'refilled_s2': (
         'configs/refilled/refilled-s2_wrn-40-2_wrn-16-1_1xb128_cifar100.py', [
-            f'model.teacher.cfg_path={MODELS}wrn_16_1.py', NO_CKPT,
+            f'model.teacher.cfg_path={MODELS}wrn_16_1.py', NO_CKPT, RANDOM_OK,
             'load_from=None',
             'model.distiller.distill_losses.loss_refilled.feat_dim=64'
         ]),

@@ -29,7 +29,7 @@ def options(data_root, epochs):
         'train_dataloader.batch_size=48',
         f'train_cfg.max_epochs={epochs}',
         f'model.distiller.distill_losses.loss_rrd.queue_size={QUEUE}',
-        'model.teacher_ckpt=None',
+        'model.teacher_ckpt=None', 'model.allow_random_teacher=True',
         'randomness.seed=0',
         'default_hooks.logger.interval=1',
     ]

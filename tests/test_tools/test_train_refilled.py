@@ -10,7 +10,8 @@ TASK_CFG = ('configs/refilled/refilled-tpami-{}_wrn-40-2_wrn-16-2_1xb256_'
 FAST = ['train_dataloader.batch_size=64', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False', 'model.teacher_ckpt=None']
+        'val_dataloader.persistent_workers=False', 'model.teacher_ckpt=None',
+        'model.allow_random_teacher=True']
 
 
 def data_options(root, nested=False):

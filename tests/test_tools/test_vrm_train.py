@@ -37,6 +37,7 @@ def test_vrm_cifar100_train_and_resume(cifar100_root, tool, tmp_path):
         'persistent_workers': False
     }) + [
         'train_dataloader.batch_size=32', 'model.teacher_ckpt=None',
+        'model.allow_random_teacher=True',
         'randomness.seed=0', 'default_hooks.logger.interval=1'
     ]
     out = tool('train.py', CIFAR_CFG, '--work-dir', work, '--cfg-options',
