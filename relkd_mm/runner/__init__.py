@@ -1,5 +1,9 @@
-from .checkpoint import (UnsafeCheckpointError, load_checkpoint_file,
-                         safe_globals, trust_checkpoint, trusted_checkpoints)
+from .checkpoint import (CheckpointDownloadError, CheckpointWriteError,
+                         CorruptCheckpointError, UnsafeCheckpointError,
+                         load_checkpoint_file, safe_globals, trust_checkpoint,
+                         trusted_checkpoints)
 
-__all__ = ['UnsafeCheckpointError', 'load_checkpoint_file', 'safe_globals',
-           'trust_checkpoint', 'trusted_checkpoints']
+__all__ = ['CheckpointDownloadError', 'CheckpointWriteError',
+           'CorruptCheckpointError', 'UnsafeCheckpointError',
+           'load_checkpoint_file', 'safe_globals', 'trust_checkpoint',
+           'trusted_checkpoints']

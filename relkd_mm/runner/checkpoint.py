@@ -19,10 +19,13 @@ Full unpickling happens only for a file the user named with
 the log says so once per file.
 """
 import contextlib
+import errno
 import os
 import os.path as osp
 import pickle
+import re
 import types
+import zipfile
 
 import numpy as np
 import torch
@@ -190,12 +193,17 @@ def load_checkpoint_file(filename, map_location=None):
 
     Raises:
         FileNotFoundError: ``filename`` is not a file.
+        CorruptCheckpointError: the file is empty or truncated; the message
+            names the newest intact checkpoint of its folder.
         UnsafeCheckpointError: the file holds a type that could execute code
             and the file is not trusted.
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename!r} can not be found.')
+    problem = checkpoint_problem(filename)
+    if problem is not None:
+        raise _corrupt_error(filename, problem)
     if is_trusted(filename):
         key = _key(filename)
         if key not in _ANNOUNCED:
@@ -209,7 +217,16 @@ def load_checkpoint_file(filename, map_location=None):
                           weights_only=False)
     try:
         return _safe_load(filename, map_location)
+    except EOFError:  # a legacy (pickle) file cut short
+        raise _corrupt_error(filename, 'is truncated') from None
+    except RuntimeError as exc:
+        if 'PytorchStreamReader' not in str(exc):
+            raise
+        raise _corrupt_error(
+            filename, f'is corrupt ({_first_line(exc)})') from None
     except pickle.UnpicklingError as exc:
+        if 'Ran out of input' in str(exc) or 'truncated' in str(exc):
+            raise _corrupt_error(filename, 'is truncated') from None
         raise UnsafeCheckpointError(
             f'Refusing to unpickle checkpoint {filename!r}: it contains a '
             'type outside the allow-list of relkd_mm.runner.checkpoint '
@@ -276,3 +293,160 @@ def _download(url, cached, progress):
             'pass the local file, e.g. `--cfg-options '
             'model.teacher_ckpt=PATH` for a teacher (or `load_from=PATH`), '
             f'or copy it to {cached}, where it is looked up first.') from None
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints that survive a kill or a full disk.
+# ---------------------------------------------------------------------------
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is empty, truncated or not a checkpoint at all."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (e.g. the disk is full); nothing
+    was replaced."""
+
+
+#: The checkpoints CheckpointHook writes (``filename_tmpl`` defaults).
+_CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+def checkpoint_problem(filename):
+    """Why ``filename`` is no complete checkpoint, or None if it looks like
+    one. Cheap: reads the zip directory, not the tensors.
+
+    torch writes a zip whose directory comes last, so a write cut short
+    (a kill, a full disk) leaves a file without it; legacy (torch < 1.6)
+    files are pickles and only checked for being non-empty.
+    """
+    if not osp.isfile(filename):
+        return 'does not exist'
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'is empty (0 bytes)'
+    with open(filename, 'rb') as f:
+        head = f.read(4)
+    if head == _ZIP_MAGIC:
+        try:
+            with zipfile.ZipFile(filename) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return (f'is truncated ({size} bytes, no zip directory: its '
+                    'write was cut short)')
+        if not any(n.endswith('data.pkl') for n in names):
+            return f'is a zip file without data.pkl ({size} bytes)'
+        return None
+    if head[:1] == b'\x80':  # a pickle: torch's legacy format
+        return None
+    return f'is not a torch checkpoint ({size} bytes, neither zip nor pickle)'
+
+
+def intact_checkpoints(folder):
+    """The ``epoch_N.pth``/``iter_N.pth`` files of ``folder`` that are
+    complete, newest (highest N) first."""
+    if not osp.isdir(folder):
+        return []
+    found = []
+    for name in os.listdir(folder):
+        match = _CHECKPOINT_NAME.match(name)
+        if match:
+            found.append((match.group(1), int(match.group(2)), name))
+    found.sort(key=lambda item: (item[0] == 'epoch', item[1]), reverse=True)
+    paths = [osp.join(folder, name) for _, _, name in found]
+    return [p for p in paths if checkpoint_problem(p) is None]
+
+
+def _corrupt_error(filename, problem):
+    folder = osp.dirname(osp.abspath(filename))
+    intact = [p for p in intact_checkpoints(folder)
+              if osp.realpath(p) != osp.realpath(filename)]
+    hint = (f'The newest intact checkpoint in {folder} is {intact[0]}: '
+            f'resume from it with `--resume {intact[0]}`.' if intact else
+            f'{folder} holds no other intact checkpoint.')
+    return CorruptCheckpointError(
+        f'checkpoint {filename!r} {problem}; the run that wrote it was '
+        f'probably killed while saving, or the disk was full. {hint}')
+
+
+def _open_for_write(path):
+    """Where atomic writes open their temporary file (tests replace it to
+    simulate a full disk)."""
+    return open(path, 'wb')
+
+
+def _fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows: a directory can not be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _disk_full(exc):
+    """torch reports a failed write as a RuntimeError whose context is the
+    OSError: look through the chain."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and \
+                exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def atomic_write(filename, write):
+    """Write ``filename`` through ``write(file)`` so that it is either
+    complete or untouched: a temporary file in the same folder, flushed and
+    fsynced, then renamed over ``filename`` (``os.replace`` is atomic), and
+    the folder fsynced so that the rename itself survives a crash.
+
+    Raises:
+        CheckpointWriteError: the disk is full (or a quota is reached); the
+            temporary file is removed, ``filename`` keeps its old content.
+    """
+    filename = osp.abspath(filename)
+    folder = osp.dirname(filename)
+    os.makedirs(folder, exist_ok=True)
+    tmp = osp.join(folder, f'.{osp.basename(filename)}.tmp-{os.getpid()}')
+    try:
+        with _open_for_write(tmp) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException as exc:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        full = _disk_full(exc)
+        if full is None:
+            raise
+        import shutil
+        free = shutil.disk_usage(folder).free / 2**20
+        raise CheckpointWriteError(
+            full.errno,
+            f'Could not write {osp.basename(filename)} in the work dir '
+            f'{folder}: {full.strerror} ({free:.0f} MiB free). Nothing was '
+            'replaced: the previous checkpoint and last_checkpoint are '
+            'intact. Free some space (or pass --work-dir on another disk) '
+            'and continue with --resume.') from None
+    _fsync_dir(folder)
+
+
+def save_checkpoint_file(checkpoint, filename):
+    """``torch.save`` through :func:`atomic_write`."""
+    atomic_write(filename, lambda f: torch.save(checkpoint, f))
+
+
+def write_text_file(filename, text):
+    """A small text file (``last_checkpoint``) through
+    :func:`atomic_write`."""
+    atomic_write(filename, lambda f: f.write(text.encode()))
