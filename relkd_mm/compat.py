@@ -370,6 +370,14 @@ def patch_strict_checkpoint_loading():
     the right shapes used to pass and leave the weights random. Upstream:
     none found.
 
+    A resume whose config changes the optimizer type or the schedule
+    (``T_max``, milestones, the number of schedulers) raises
+    :class:`ResumeConfigError` naming what differs, before the first step:
+    MMEngine loads the checkpoint's scheduler state over the config's
+    (resuming with a longer cosine keeps the learning rate frozen) and
+    another optimizer's state fails inside torch (``KeyError: 'step'``).
+    Upstream: none found.
+
     A resumed checkpoint's ``meta['config']`` is dropped (logged): MMEngine
     would execute that text as a Python config, so a safely loaded file
     could still run code on resume. Upstream: none found.
@@ -518,6 +526,7 @@ def _patch_runner_strict_loading(runner_cls):
             _STRICT_POLICY = outer
         if resuming:
             _drop_executable_config(checkpoint, filename)
+            _check_resume_matches_config(self, checkpoint, filename)
         return checkpoint
 
     @functools.wraps(original_resume)
@@ -575,6 +584,77 @@ def _note_teacher_source(model, checkpoint, policy, revise_keys):
     if keys and all(k in state for k in keys):
         kind = 'resume' if policy.get('resume') else 'load_from'
         model._teacher_source = f'{kind} {policy["filename"]!r}'
+
+
+class ResumeConfigError(ValueError):
+    """The config of a resumed run differs from the checkpoint in a way
+    MMEngine would silently ignore or fail on deep inside torch."""
+
+
+#: Optimizer hyperparameters every torch optimizer has (or gained between
+#: versions): not telling of the optimizer's type.
+_GENERIC_GROUP_KEYS = {'params', 'lr', 'initial_lr', 'weight_decay',
+                       'foreach', 'maximize', 'capturable', 'differentiable',
+                       'fused', 'decoupled_weight_decay'}
+#: Scheduler state that moves while training (not the schedule itself).
+_SCHEDULER_PROGRESS = {'last_step', '_last_value', '_global_step', 'verbose',
+                       'base_values', '_get_value_called_within_step',
+                       'last_epoch', '_step_count'}
+_FIX = ('Resume with the config of the run that wrote the checkpoint, or '
+        'start a new run from its weights with `--cfg-options load_from={}` '
+        'and no --resume (optimizer state and schedule then start fresh).')
+
+
+def _check_resume_matches_config(runner, checkpoint, filename):
+    """Refuse a resume whose optimizer type or schedule differs from the
+    checkpoint's: MMEngine loads the checkpoint's scheduler state over the
+    config's (a longer schedule keeps the old one, the learning rate
+    frozen), and another optimizer's state fails inside torch
+    (``KeyError: 'step'``)."""
+    from mmengine.optim import OptimWrapper
+    problems = []
+    wrapper = getattr(runner, 'optim_wrapper', None)
+    saved = checkpoint.get('optimizer')
+    if isinstance(wrapper, OptimWrapper) and isinstance(saved, dict) and \
+            saved.get('param_groups'):
+        current = wrapper.optimizer.param_groups[0]
+        ours = set(current) - _GENERIC_GROUP_KEYS
+        theirs = set(saved['param_groups'][0]) - _GENERIC_GROUP_KEYS
+        if ours != theirs:
+            problems.append(
+                f'the optimizer is {type(wrapper.optimizer).__name__} '
+                f'(hyperparameters {sorted(ours)}), but the checkpoint\'s '
+                f'optimizer state has {sorted(theirs)}: it was written by '
+                'another optimizer type, whose state this one can not use')
+    schedulers = getattr(runner, 'param_schedulers', None)
+    saved = checkpoint.get('param_schedulers')
+    if isinstance(schedulers, list) and isinstance(saved, list) and \
+            all(hasattr(s, 'state_dict') for s in schedulers):
+        if len(schedulers) != len(saved):
+            problems.append(
+                f'the config has {len(schedulers)} param_scheduler(s), '
+                f'the checkpoint {len(saved)}')
+        for i, (scheduler, state) in enumerate(zip(schedulers, saved)):
+            ours = {k: v for k, v in scheduler.state_dict().items()
+                    if k not in _SCHEDULER_PROGRESS}
+            theirs = {k: v for k, v in state.items()
+                      if k not in _SCHEDULER_PROGRESS}
+            differ = [f'{k}: {theirs.get(k, "-")!r} in the checkpoint, '
+                      f'{ours.get(k, "-")!r} in the config'
+                      for k in sorted(set(ours) | set(theirs))
+                      if ours.get(k) != theirs.get(k)]
+            if differ:
+                unit = ' (steps are iterations: convert_to_iter_based)' \
+                    if not ours.get('by_epoch', True) else ''
+                problems.append(
+                    f'param_scheduler[{i}] '
+                    f'({type(scheduler).__name__}){unit} differs: '
+                    + '; '.join(differ)
+                    + '. MMEngine would keep the checkpoint\'s schedule')
+    if problems:
+        raise ResumeConfigError(
+            f'resume from {filename!r}: ' + '; '.join(problems) + '. '
+            + _FIX.format(filename))
 
 
 def _drop_executable_config(checkpoint, filename):
@@ -1234,4 +1314,5 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_registry_argument_errors', 'patch_distiller_errors',
            'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
-           'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError']
+           'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
+           'ResumeConfigError']
