@@ -8,8 +8,7 @@ import pytest
 
 from relkd_mm.compat import ResumeConfigError
 from tests.test_tools.fmnist_utils import make_fashion_mnist
-from tests.train_utils import (REPO, STUDENT, fmnist_options, log_text,
-                               train)
+from tests.train_utils import REPO, STUDENT, fmnist_options, log_text, train
 
 
 @pytest.fixture(scope='module')
