@@ -10,6 +10,7 @@ and fail with a message naming the missing file instead.
 import gzip
 import os.path as osp
 import pickle
+import zlib
 
 import numpy as np
 from mmpretrain.datasets import CIFAR100, BaseDataset
@@ -114,17 +115,42 @@ def _check_cifar_entry(entry, path):
             'archive.')
 
 
-def _read_idx(path):
-    """Read an idx (SN3 pascalvincent) file, gzipped or not."""
+def _read_idx(path, expected_ndim=None):
+    """Read an idx (SN3 pascalvincent) file, gzipped or not.
+
+    ``expected_ndim``: 3 for an images file (N, 28, 28), 1 for a labels
+    file; another header is an error naming the file, since numpy would
+    otherwise reshape e.g. (N, 784) rows into garbage images silently.
+    """
     opener = gzip.open if path.endswith('.gz') else open
-    with opener(path, 'rb') as f:
-        data = f.read()
+    try:
+        with opener(path, 'rb') as f:
+            data = f.read()
+    except (EOFError, OSError, zlib.error) as exc:  # gzip cut short
+        raise ValueError(
+            f'{path}: can not be read ({type(exc).__name__}: {exc}); the '
+            'file is truncated or corrupt: download or copy it again.'
+        ) from None
+    if len(data) < 4:
+        raise ValueError(f'{path}: {len(data)} bytes, not an idx file '
+                         '(truncated or empty).')
     magic = int.from_bytes(data[0:4], 'big')
     ndim, code = magic % 256, magic // 256
     if code != 8:  # unsigned byte, the only type (Fashion-)MNIST uses
         raise ValueError(f'{path}: unsupported idx data type code {code}.')
+    if len(data) < 4 * (ndim + 1):
+        raise ValueError(f'{path}: the idx header is truncated.')
     shape = [int.from_bytes(data[4 * (i + 1):4 * (i + 2)], 'big')
              for i in range(ndim)]
+    if expected_ndim is not None and ndim != expected_ndim:
+        kinds = {3: 'images (N, 28, 28)', 1: 'labels (N,)'}
+        swapped = {1: 'a labels file', 3: 'an images file'}.get(ndim)
+        hint = (f' It holds the shape of {swapped}: are the images and '
+                'labels files swapped?' if swapped else '')
+        raise ValueError(
+            f'{path}: the idx header gives shape {tuple(shape)} '
+            f'({ndim} dimension(s)), expected {expected_ndim} for '
+            f'{kinds.get(expected_ndim, "this file")}.{hint}')
     offset = 4 * (ndim + 1)
     array = np.frombuffer(data, dtype=np.uint8, offset=offset)
     if array.size != int(np.prod(shape)):
@@ -173,8 +199,12 @@ class LocalFashionMNIST(BaseDataset):
             'folder with the idx files.')
 
     def load_data_list(self):
-        imgs = _read_idx(self._file('images-idx3'))
-        labels = _read_idx(self._file('labels-idx1'))
+        imgs = _read_idx(self._file('images-idx3'), expected_ndim=3)
+        labels = _read_idx(self._file('labels-idx1'), expected_ndim=1)
+        if imgs.shape[1:] != (28, 28):
+            raise ValueError(
+                f'{self._file("images-idx3")}: images of shape '
+                f'{imgs.shape[1:]}, expected 28 x 28 (Fashion-MNIST).')
         if len(imgs) != len(labels):
             raise ValueError(
                 f'{type(self).__name__}: {len(imgs)} images but '
