@@ -6,8 +6,17 @@ as baselines), ``results.json`` and ``results.png`` in the budget's folder.
 Finished runs are skipped and interrupted runs resume from their last
 checkpoint, so the command can be stopped and re-run at any time.
 
-Fashion-MNIST (default) runs the configs of configs/quickstart/, with a
-teacher trained once per budget (seed 0)::
+The fmnist-lowdata protocol (relkd_mm/utils/protocol.py; docs/results.md)
+is the evidence that a method makes its student better: a strong teacher
+trained once and cached, students on a data-limited subset, every choice
+on a validation split held out of the training set, the test set evaluated
+once per final configuration, paired statistics over seeds::
+
+    python tools/benchmark.py --protocol fmnist-lowdata [--seeds 0 1 2] \\
+        [--methods KD VRM ...] [--no-test]   # --no-test: tuning, val only
+
+The smoke-test budget (default) runs the configs of configs/quickstart/,
+with a teacher trained once per budget (seed 0)::
 
     python tools/benchmark.py [--methods KD RRD ...] [--seeds 0 1 2] \\
         [--train-size 6000] [--test-size 2000] [--epochs 3]
@@ -44,6 +53,7 @@ from mmengine.logging import MMLogger, print_log  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
+from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.quick_runs import (  # noqa: E402
     RUNS, TEACHER, Method, budget_options, config_paths,
     ensure_fashion_mnist, last_checkpoint, missing_configs, train_and_test)
@@ -63,6 +73,17 @@ def parse_args(argv=None):
         help='name used in the output folder and table title; '
         '"fashion-mnist" (default) runs configs/quickstart/, any other '
         'needs --config')
+    parser.add_argument(
+        '--protocol', choices=['fmnist-lowdata'],
+        help='run a named protocol instead of a budget (see above)')
+    parser.add_argument(
+        '--no-test', action='store_true',
+        help='protocol only: validation split only (tuning); the test set '
+        'is left for the final configurations')
+    parser.add_argument(
+        '--val-size', type=int, default=None,
+        help='protocol only: held-out validation images (the protocol\'s '
+        'is 10000; smaller only for smoke tests on tiny data)')
     parser.add_argument(
         '--methods', nargs='+', metavar='NAME',
         help='Fashion-MNIST rows to run (substrings of the row names, e.g. '
@@ -101,6 +122,14 @@ def parse_args(argv=None):
         '--cfg-options', nargs='+', action=DictAction, default={},
         help='key=value overrides for every run (and the teacher)')
     args = parser.parse_args(argv)
+    if args.protocol and (args.config or args.test_size or
+                          args.teacher_ckpt or args.dataset !=
+                          'fashion-mnist'):
+        parser.error(f'--protocol {args.protocol} defines its data, test '
+                     'set and teacher: drop --config, --test-size, '
+                     '--teacher-ckpt and --dataset.')
+    if args.no_test and not args.protocol:
+        parser.error('--no-test needs --protocol.')
     if args.dataset != 'fashion-mnist' and not args.config:
         parser.error(f'--dataset {args.dataset} needs the methods\' configs: '
                      'pass --config NAME=CONFIG for each method.')
@@ -368,8 +397,55 @@ def mean_std(values):
     return dict(mean=mean, std=math.sqrt(var))
 
 
+def run_protocol(args):
+    """``--protocol fmnist-lowdata``: relkd_mm.utils.protocol does the
+    runs; this writes the report."""
+    root = osp.join(args.work_dir, args.protocol)
+    os.makedirs(root, exist_ok=True)
+    logger = MMLogger.get_instance(
+        f'relkd_mm_protocol_{time.time_ns()}', logger_name='benchmark',
+        log_file=osp.join(root, 'benchmark.log'), log_level='INFO',
+        file_mode='a')
+    arms = protocol.ARMS
+    if args.methods:
+        wanted = [m.lower() for m in args.methods]
+        arms = [a for a in arms if a.name.lower() in wanted]
+        unknown = set(wanted) - {a.name.lower() for a in arms}
+        if unknown:
+            raise SystemExit(f'--methods {sorted(unknown)}: not a row of the '
+                             f'protocol; rows are '
+                             f'{[a.name for a in protocol.ARMS]}.')
+    data_root = args.data_root or DEBIAN_FASHION_MNIST
+    ensure_fashion_mnist(data_root)
+    runner = protocol.Protocol(
+        root, data_root,
+        train_size=args.train_size or protocol.TRAIN_SIZE,
+        epochs=args.epochs or protocol.EPOCHS, seeds=args.seeds, arms=arms,
+        test=not args.no_test, options=args.cfg_options,
+        log=lambda msg: print_log(msg, logger=logger),
+        val_size=args.val_size or protocol.VAL_SIZE)
+    teachers, results = runner.run()
+    report = runner.report(teachers, results)
+    name = 'results' if runner.test else 'validation'
+    key = hashlib.sha1(json.dumps(
+        [[a.name for a in arms], args.seeds, args.cfg_options,
+         runner.train_size, runner.epochs], sort_keys=True,
+        default=str).encode()).hexdigest()[:8]
+    path = osp.join(root, f'{name}-{key}.md')
+    with open(path, 'w') as f:
+        f.write(report)
+    with open(path[:-3] + '.json', 'w') as f:
+        json.dump(dict(teachers=teachers, results=results,
+                       options=args.cfg_options), f, indent=1, default=str)
+    print_log('\n' + report + f'\n(written to {path})', logger=logger)
+    return 0
+
+
 def main(argv=None):
-    return Benchmark(parse_args(argv)).run()
+    args = parse_args(argv)
+    if args.protocol:
+        return run_protocol(args)
+    return Benchmark(args).run()
 
 
 if __name__ == '__main__':

@@ -170,19 +170,32 @@ class LocalFashionMNIST(BaseDataset):
     Args:
         data_root (str): Folder with ``{train,t10k}-{images-idx3,labels-idx1}
             -ubyte[.gz]``. Defaults to :data:`DEBIAN_FASHION_MNIST`.
-        split (str): ``'train'`` or ``'test'``.
+        split (str): ``'train'``, ``'val'`` or ``'test'``. ``'val'`` is the
+            last ``val_size`` images of the training file, and ``'train'``
+            then excludes them, so that a validation split held out of the
+            training set is never trained on.
+        val_size (int): Training-file images held out as ``'val'``; 0 (the
+            default) keeps the whole file as ``'train'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
-            (e.g. ``indices=N`` for the first N samples).
+            (e.g. ``indices=N`` for the first N samples of the split).
     """
 
     METAINFO = {'classes': FASHIONMNIST_CATEGORITES}
-    prefixes = {'train': 'train', 'test': 't10k'}
+    prefixes = {'train': 'train', 'val': 'train', 'test': 't10k'}
 
     def __init__(self, data_root=DEBIAN_FASHION_MNIST, split='train',
-                 **kwargs):
+                 val_size=0, **kwargs):
         if split not in self.prefixes:
-            raise ValueError(f"split={split!r}: use 'train' or 'test'.")
-        self.split = split
+            raise ValueError(
+                f"split={split!r}: use 'train', 'val' or 'test'.")
+        if isinstance(val_size, bool) or not isinstance(val_size, int) or \
+                val_size < 0:
+            raise ValueError(f'val_size={val_size!r}: give the number of '
+                             'training images to hold out (an int >= 0).')
+        if split == 'val' and val_size == 0:
+            raise ValueError("split='val' needs val_size > 0: the number "
+                             'of training images held out for validation.')
+        self.split, self.val_size = split, val_size
         super().__init__(ann_file='', data_root=data_root,
                          data_prefix=dict(root=''), **kwargs)
 
@@ -214,5 +227,15 @@ class LocalFashionMNIST(BaseDataset):
             raise ValueError(
                 f'{type(self).__name__}: label {int(labels.max())} in '
                 f'{self.data_root!r} is outside 0..{num_classes - 1}.')
+        if self.split != 'test' and self.val_size:
+            if self.val_size >= len(imgs):
+                raise ValueError(
+                    f'{type(self).__name__}: val_size={self.val_size} '
+                    f'leaves no training image of the {len(imgs)} in '
+                    f'{self.data_root!r}.')
+            rows = slice(len(imgs) - self.val_size, None) \
+                if self.split == 'val' else slice(0, len(imgs) -
+                                                  self.val_size)
+            imgs, labels = imgs[rows], labels[rows]
         return [dict(img=img, gt_label=int(label))
                 for img, label in zip(imgs, labels)]

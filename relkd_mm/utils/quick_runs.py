@@ -126,8 +126,10 @@ def last_checkpoint(work_dir):
 
 
 def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
-                   resume=False, log_level='WARNING'):
-    """Train each stage of a method, then test the last one.
+                   resume=False, log_level='WARNING', prepare=None,
+                   stage_options=None, validate=False, test=True,
+                   test_only=False):
+    """Train each stage of a method, then evaluate the last one.
 
     Args:
         name (str): Row name, copied into the result.
@@ -140,40 +142,72 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
             its work dir (it is this run's own, so it is trusted) and skip
             stages already finished.
         log_level (str): The runners' log level.
+        prepare (callable, optional): ``prepare(cfg)`` edits each loaded
+            config (e.g. a protocol's data splits) before ``options``.
+        stage_options (list[dict], optional): Options of each stage, merged
+            after ``options`` (e.g. the stage's share of the epochs).
+        validate (bool): Run the validation loop once after training (the
+            last epoch's accuracy is the result: ``val_top1``).
+        test (bool): Run the test loop after training (``test_top1``, also
+            returned as ``top1``).
+        test_only (bool): Train nothing: test the last stage's last
+            checkpoint (a run finished before with ``test=False``).
 
     Returns:
-        dict: ``name``, ``configs``, ``top1`` (test accuracy of the last
-        stage, %), ``seconds`` (this call's wall time).
+        dict: ``name``, ``configs``, ``top1`` and ``test_top1`` (test
+        accuracy of the last stage, %, or None), ``val_top1`` (or None),
+        ``checkpoint`` (the last stage's) and ``seconds`` (this call's
+        wall time).
     """
     start = time.time()
     stage_dirs = _stage_dirs(work_dir, len(cfg_paths))
-    metrics = None
+    val_top1 = test_top1 = None
     for k, (cfg_path, stage_dir) in enumerate(zip(cfg_paths, stage_dirs)):
         is_last = k == len(cfg_paths) - 1
         done = osp.join(stage_dir, 'stage_done.json')
-        if not is_last and resume and osp.isfile(done):
+        if not is_last and (test_only or (resume and osp.isfile(done))):
             continue
         cfg = Config.fromfile(cfg_path)
+        if prepare is not None:
+            prepare(cfg)
         cfg.merge_from_dict(options)
+        if stage_options:
+            cfg.merge_from_dict(stage_options[k])
         if teacher_ckpt is not None and 'teacher_ckpt' in cfg.model:
             cfg.model.teacher_ckpt = teacher_ckpt
         cfg.work_dir = stage_dir
         cfg.experiment_name = f'{osp.basename(stage_dir)}_{time.time_ns()}'
         cfg.log_level = log_level
-        previous = last_checkpoint(stage_dir) if resume else None
-        if previous is not None:
+        previous = last_checkpoint(stage_dir) if resume or test_only \
+            else None
+        if test_only:
+            trust_checkpoint(previous)  # this run's own checkpoint
+            cfg.load_from = previous
+        elif previous is not None:
             trust_checkpoint(previous)  # this run's own checkpoint
             cfg.resume, cfg.load_from = True, previous
         elif k > 0:
             cfg.load_from = last_checkpoint(stage_dirs[k - 1])
         runner = Runner.from_cfg(cfg)
-        runner.train()
-        if is_last:
-            metrics = runner.test()
-        else:
+        if not test_only:
+            runner.train()
+        if not is_last:
             with open(done, 'w') as f:
                 json.dump(dict(checkpoint=last_checkpoint(stage_dir)), f)
-    return dict(name=name,
-                configs=[osp.relpath(p, REPO) for p in cfg_paths],
-                top1=float(metrics['accuracy/top1']),
-                seconds=time.time() - start)
+            continue
+        if validate:
+            # MMRazor's distillation val loop returns nothing: read the
+            # metric where RuntimeInfoHook puts every loop's metrics.
+            runner.val()
+            val_top1 = float(runner.message_hub.get_scalar(
+                'val/accuracy/top1').current())
+        if test:
+            test_top1 = float(runner.test()['accuracy/top1'])
+    result = dict(name=name,
+                  configs=[osp.relpath(p, REPO) for p in cfg_paths],
+                  top1=test_top1, test_top1=test_top1,
+                  checkpoint=last_checkpoint(stage_dirs[-1]),
+                  seconds=time.time() - start)
+    if validate:
+        result['val_top1'] = val_top1
+    return result

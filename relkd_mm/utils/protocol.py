@@ -1,0 +1,366 @@
+"""The ``fmnist-lowdata`` protocol: does a method make a student better?
+
+Fashion-MNIST is the real dataset every machine of this project has
+(Debian's ``dataset-fashion-mnist``). The protocol is built so that
+distillation matters and methods separate, and so that nothing is chosen
+on the test set:
+
+* **validation split**: the last ``VAL_SIZE`` (10,000) images of the
+  training file, never trained on (``LocalFashionMNIST(split='val')``);
+* **teacher**: wrn_16_2 trained once on the other 50,000 training images
+  (``configs/fmnist_lowdata/teacher_*.py``), cached with its sha256, its
+  validation and test accuracy reported;
+* **students**: resnet8 on the first ``TRAIN_SIZE`` training images (data
+  limited: alone it stays well below the teacher), ``EPOCHS`` epochs of
+  cosine schedule; a method trained in stages (REFILLED) splits the same
+  number of student epochs between its stages (``stage_epochs``), so every
+  row trains the student equally long;
+* **selection**: the accuracy of the last epoch on the validation split,
+  the rule fixed in advance; hyperparameters and presets are chosen on it
+  (``--no-test``, docs/tuning.md);
+* **test**: the 10,000 t10k images, evaluated once per final
+  configuration (the default), reported beside the validation accuracy;
+* **cross-task** (REFILLED's case): a teacher that knows classes 0-4 only
+  (the teacher images of those classes) and students of classes 5-9 on the
+  same data-limited budget; KD cannot apply there.
+
+A row of the protocol is an :class:`Arm`: one or more ordinary configs of
+``configs/fmnist_lowdata/``. The run folder is keyed by the configs' text
+and the options, so a changed preset or option never reuses another
+configuration's results, and an interrupted run resumes.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import re
+import time
+from collections import namedtuple
+
+from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
+from relkd_mm.utils.quick_runs import REPO, train_and_test
+from relkd_mm.utils.report import (format_difference, markdown_table, mean_std,
+                                   paired_difference)
+
+CFG_DIR = osp.join(REPO, 'configs', 'fmnist_lowdata')
+VAL_SIZE = 10000
+TRAIN_SIZE = 5000
+EPOCHS = 8
+SEEDS = (0, 1, 2)
+#: Options for the teacher's training are in its config; these are the
+#: students'.
+STUDENT_BATCH = 64
+
+#: ``configs``: config file(s) of configs/fmnist_lowdata/; ``stage_epochs``:
+#: the share of the student epochs of each stage (None: one stage);
+#: ``teacher``: key of :data:`TEACHERS`, or None for a student alone;
+#: ``task``: 'main' or 'cross' (the row's table).
+Arm = namedtuple('Arm', ['name', 'configs', 'stage_epochs', 'teacher',
+                         'task', 'note'])
+
+TEACHERS = {
+    'main': 'teacher_wrn-16-2_1xb128_fmnist-lowdata.py',
+    'classes0-4': 'teacher_wrn-16-2_1xb128_fmnist-lowdata-classes0-4.py',
+}
+
+ARMS = [
+    Arm('student alone', ('student_resnet8_1xb64_fmnist-lowdata.py', ),
+        None, None, 'main', 'baseline: CE only'),
+    Arm('KD', ('kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
+        'main', 'main', 'baseline: MMRazor KLDivergence'),
+    Arm('RRD', ('rrd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
+        'main', 'main', 'relkd_mm RRDLoss'),
+    Arm('RRD+KD', ('rrd-kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
+        None, 'main', 'main', 'RRDLoss + KLDivergence (the paper\'s best)'),
+    Arm('VRM', ('vrm_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
+        'main', 'main', 'relkd_mm VRMLoss'),
+    Arm('REFILLED', ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
+                     'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py'),
+        (0.5, 0.5), 'main', 'main', 'stage 1 + stage 2'),
+    Arm('student alone (classes 5-9)',
+        ('student_resnet8_1xb64_fmnist-lowdata-classes5-9.py', ), None,
+        None, 'cross', 'baseline: CE only'),
+    Arm('REFILLED (classes 5-9)',
+        ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py',
+         'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py'),
+        (0.5, 0.5), 'classes0-4', 'cross',
+        'teacher of classes 0-4, student of 5-9'),
+]
+#: The reference rows of each table (paired differences against them).
+BASELINES = {'main': ('student alone', 'KD'),
+             'cross': ('student alone (classes 5-9)', )}
+
+
+def slug(name):
+    return re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stage_epochs(arm, epochs):
+    """Epochs of each stage: the arm's shares of ``epochs``, at least 1
+    each, summing to ``epochs``."""
+    if arm.stage_epochs is None:
+        return [epochs]
+    if len(arm.stage_epochs) != len(arm.configs):
+        raise ValueError(f'{arm.name}: one stage_epochs share per config.')
+    counts = [max(1, round(share * epochs)) for share in arm.stage_epochs]
+    counts[-1] = epochs - sum(counts[:-1])
+    if counts[-1] < 1:
+        raise ValueError(f'{arm.name}: {epochs} epochs cannot be split into '
+                         f'{len(counts)} stages of shares '
+                         f'{arm.stage_epochs}.')
+    return counts
+
+
+def split_options(cfg_loader, split, indices=None, val_size=VAL_SIZE):
+    """Set ``split``/``val_size`` (and ``indices``) on the innermost
+    Fashion-MNIST dataset of a loader config (through wrappers such as
+    ``ClassSubsetDataset``); returns the dict path that was set."""
+    dataset, path = cfg_loader['dataset'], 'dataset'
+    while 'dataset' in dataset:
+        dataset, path = dataset['dataset'], path + '.dataset'
+    if dataset.get('type') not in ('LocalFashionMNIST',
+                                   'mmpretrain.LocalFashionMNIST'):
+        raise ValueError(f'{path}: the fmnist-lowdata protocol needs a '
+                         'LocalFashionMNIST dataset, got '
+                         f'{dataset.get("type")}.')
+    dataset['split'] = split
+    dataset['val_size'] = val_size
+    if indices is not None:
+        dataset['indices'] = indices
+    return path
+
+
+def protocol_cfg_hook(train_size, data_root, val_size=VAL_SIZE):
+    """The callable that puts the protocol's splits into a loaded config:
+    students and teachers train on the ``'train'`` split (the teacher's
+    config has no ``indices``; students get the first ``train_size``),
+    validate on ``'val'`` and test on ``'test'``."""
+
+    def prepare(cfg, is_teacher):
+        split_options(cfg.train_dataloader, 'train',
+                      None if is_teacher else train_size, val_size)
+        split_options(cfg.val_dataloader, 'val', val_size=val_size)
+        split_options(cfg.test_dataloader, 'test', val_size=val_size)
+        for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                       cfg.test_dataloader):
+            dataset = loader['dataset']
+            while 'dataset' in dataset:
+                dataset = dataset['dataset']
+            if data_root is not None:
+                dataset['data_root'] = data_root
+        # One validation, after the last epoch (the selection rule), is run
+        # by the protocol itself.
+        cfg.train_cfg['val_interval'] = 1_000_000
+        cfg.default_hooks['checkpoint'] = dict(
+            type='CheckpointHook', interval=1, max_keep_ckpts=1)
+        cfg.default_hooks['logger'] = dict(type='LoggerHook', interval=50)
+
+    return prepare
+
+
+class Protocol:
+    """Runs of the fmnist-lowdata protocol, their results and tables.
+
+    Args:
+        work_dir (str): Parent folder (teacher cache and runs).
+        data_root (str): Fashion-MNIST folder.
+        train_size (int): Students' training images (first N).
+        epochs (int): Students' epochs (all stages together).
+        seeds (list[int]): Seeds of every arm.
+        arms (list[Arm]): Rows to run (default :data:`ARMS`).
+        test (bool): Evaluate the test set (final configurations); False
+            while tuning, when only the validation split is used.
+        options (dict): ``--cfg-options`` for every student run.
+        log (callable): ``log(str)``.
+        val_size (int): Held-out validation images; the protocol's is
+            :data:`VAL_SIZE`, smaller only for smoke tests on tiny data.
+    """
+
+    def __init__(self, work_dir, data_root, train_size=TRAIN_SIZE,
+                 epochs=EPOCHS, seeds=SEEDS, arms=None, test=True,
+                 options=None, log=print, val_size=VAL_SIZE):
+        self.work_dir, self.data_root = work_dir, data_root
+        self.train_size, self.epochs = train_size, epochs
+        self.seeds, self.test = list(seeds), test
+        self.arms = list(ARMS if arms is None else arms)
+        self.options = dict(options or {})
+        self.log = log
+        self.val_size = val_size
+        self.prepare = protocol_cfg_hook(train_size, data_root, val_size)
+
+    # -- teachers -----------------------------------------------------
+    def teacher(self, key):
+        """The cached teacher checkpoint of ``key`` (trained on first use),
+        checked against its recorded sha256."""
+        cfg = osp.join(CFG_DIR, TEACHERS[key])
+        tag = hashlib.sha1(open(cfg, 'rb').read()).hexdigest()[:8]
+        if (self.val_size, self.data_root) != (VAL_SIZE, DEBIAN_FASHION_MNIST):
+            tag += '-' + hashlib.sha1(json.dumps(
+                [self.val_size, self.data_root]).encode()).hexdigest()[:6]
+        work_dir = osp.join(self.work_dir, 'teachers', f'{key}-{tag}')
+        record = osp.join(work_dir, 'teacher.json')
+        if osp.isfile(record):
+            with open(record) as f:
+                info = json.load(f)
+            if osp.isfile(info['checkpoint']) and \
+                    sha256(info['checkpoint']) == info['sha256']:
+                return info
+            self.log(f'teacher {key}: {info["checkpoint"]} is missing or '
+                     'does not match its sha256: training it again.')
+        self.log(f'teacher {key}: training {osp.relpath(cfg, REPO)} once '
+                 f'(cached in {work_dir})...')
+        result = train_and_test(
+            f'teacher {key}', [cfg], work_dir, {'randomness.seed': 0},
+            resume=True, prepare=lambda c: self.prepare(c, True),
+            validate=True, test=True)
+        ckpt = osp.join(work_dir, 'teacher.pth')
+        os.replace(result['checkpoint'], ckpt)
+        info = dict(checkpoint=ckpt, sha256=sha256(ckpt),
+                    config=osp.relpath(cfg, REPO), val_top1=result['val_top1'],
+                    test_top1=result['test_top1'], seconds=result['seconds'])
+        with open(record + '.tmp', 'w') as f:
+            json.dump(info, f, indent=1)
+        os.replace(record + '.tmp', record)
+        self.log(f'teacher {key}: val {info["val_top1"]:.2f}, test '
+                 f'{info["test_top1"]:.2f}, sha256 {info["sha256"][:12]}')
+        return info
+
+    # -- students -----------------------------------------------------
+    def run_dir(self, arm, seed):
+        text = ''.join(open(p).read() for p in self.config_paths(arm))
+        key = hashlib.sha1(json.dumps(
+            [text, self.options, self.train_size, self.epochs] +
+            ([self.val_size, self.data_root] if (self.val_size,
+             self.data_root) != (VAL_SIZE, DEBIAN_FASHION_MNIST) else []),
+            sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return osp.join(self.work_dir, f'{slug(arm.name)}-{key}',
+                        f'seed{seed}')
+
+    @staticmethod
+    def config_paths(arm):
+        return [osp.join(CFG_DIR, c) for c in arm.configs]
+
+    def run_one(self, arm, seed, teachers):
+        """Train (or resume) one arm with one seed; returns its result."""
+        work_dir = self.run_dir(arm, seed)
+        done = osp.join(work_dir, 'result.json')
+        if osp.isfile(done):
+            with open(done) as f:
+                result = json.load(f)
+            if not self.test or result.get('test_top1') is not None:
+                return result, 'cached'
+            # Chosen on the validation split: now tested, once.
+            tested = train_and_test(
+                arm.name, self.config_paths(arm), work_dir, {}, resume=True,
+                prepare=lambda c: self.prepare(c, False), validate=False,
+                test=True, test_only=True)
+            result.update(top1=tested['top1'], test_top1=tested['test_top1'],
+                          test_seconds=tested['seconds'])
+            how = 'tested'
+        else:
+            teacher = teachers[arm.teacher]['checkpoint'] if arm.teacher \
+                else None
+            stages = stage_epochs(arm, self.epochs)
+            options = dict(self.options, **{'randomness.seed': seed})
+            stage_options = [{'train_cfg.max_epochs': e,
+                              'param_scheduler.T_max': e} for e in stages]
+            result = train_and_test(
+                arm.name, self.config_paths(arm), work_dir, options,
+                teacher_ckpt=teacher, resume=True,
+                prepare=lambda c: self.prepare(c, False),
+                stage_options=stage_options, validate=True, test=self.test)
+            result.update(seed=seed, stage_epochs=stages)
+            how = 'trained'
+        with open(done + '.tmp', 'w') as f:
+            json.dump(result, f, indent=1)
+        os.replace(done + '.tmp', done)
+        return result, how
+
+    def run(self, progress=None):
+        """Every arm x seed (seed-major, so that an interrupted protocol
+        has every arm's first seeds); returns the results by arm name."""
+        teachers = {key: self.teacher(key) for key in
+                    {a.teacher for a in self.arms if a.teacher}}
+        results = {arm.name: {} for arm in self.arms}
+        for seed in self.seeds:
+            for arm in self.arms:
+                start = time.time()
+                result, how = self.run_one(arm, seed, teachers)
+                results[arm.name][seed] = result
+                val, test = result.get('val_top1'), result.get('test_top1')
+                self.log(f'{arm.name} seed {seed}: {how}, val '
+                         f'{val:.2f}' + (f', test {test:.2f}' if test is
+                                         not None else '') +
+                         f' ({time.time() - start:.0f} s)')
+                if progress is not None:
+                    progress()
+        return teachers, results
+
+    # -- report -------------------------------------------------------
+    def table(self, results, task, split):
+        """The Markdown table of one task on ``split`` ('val' or 'test'):
+        mean +- std over seeds, the paired difference against each
+        baseline with its 95% interval, student epochs and time a run."""
+        key = f'{split}_top1'
+        arms = [a for a in self.arms if a.task == task]
+        baselines = [b for b in BASELINES[task]
+                     if any(a.name == b for a in arms)]
+
+        def per_seed(name):
+            return {s: r[key] for s, r in results.get(name, {}).items()
+                    if r.get(key) is not None}
+
+        headers = ['method', f'{split} top-1'] + \
+            [f'vs {b} [95% CI]' for b in baselines] + \
+            ['seeds', 'epochs', 's/run']
+        rows = []
+        for arm in arms:
+            values = per_seed(arm.name)
+            if not values:
+                continue
+            stats = mean_std(values.values())
+            cells = [arm.name, f'{stats["mean"]:.2f} +- {stats["std"]:.2f}']
+            for base in baselines:
+                cells.append('-' if base == arm.name else format_difference(
+                    paired_difference(values, per_seed(base))))
+            runs = list(results[arm.name].values())
+            epochs = '+'.join(str(e) for e in runs[0].get(
+                'stage_epochs', [self.epochs]))
+            cells += [len(values), epochs,
+                      f'{mean_std(r["seconds"] for r in runs)["mean"]:.0f}']
+            rows.append(cells)
+        return markdown_table(headers, rows,
+                              'l' + 'r' * (len(headers) - 1))
+
+    def report(self, teachers, results):
+        lines = [
+            f'fmnist-lowdata protocol: students on the first '
+            f'{self.train_size} Fashion-MNIST training images for '
+            f'{self.epochs} epochs (a staged method splits them), seeds '
+            f'{self.seeds}; validation: the last {self.val_size} training '
+            'images (never trained on), accuracy of the last epoch; test: '
+            'the t10k images, evaluated once per final configuration. '
+            'Paired differences over the same seeds, 95% t interval; '
+            "'(noise)': the interval contains 0.", '']
+        for key, info in sorted(teachers.items()):
+            lines.append(f'Teacher {key} ({info["config"]}): val '
+                         f'{info["val_top1"]:.2f}, test '
+                         f'{info["test_top1"]:.2f}, sha256 '
+                         f'{info["sha256"][:16]}.')
+        for task, title in (('main', 'All ten classes'),
+                            ('cross', 'Cross-task: teacher of classes 0-4, '
+                             'students of classes 5-9')):
+            if not any(a.task == task for a in self.arms):
+                continue
+            for split in (('val', 'test') if self.test else ('val', )):
+                lines += ['', f'{title}, {split}:', '',
+                          self.table(results, task, split)]
+        return '\n'.join(lines) + '\n'

@@ -1,0 +1,120 @@
+"""The fmnist-lowdata protocol's splits: train, validation and test never
+overlap, the teacher never sees the validation split, students train on
+the first N training images, every config of the protocol (cross-task
+wrappers included) gets the splits, and staged methods share the epochs."""
+import gzip
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from relkd_mm.datasets.local import LocalFashionMNIST
+from relkd_mm.utils import protocol
+
+N_TRAIN = protocol.VAL_SIZE + 60  # 60 teacher images + the validation split
+
+
+def _write_idx(path, array):
+    header = (0x0800 + array.ndim).to_bytes(4, 'big') + b''.join(
+        int(n).to_bytes(4, 'big') for n in array.shape)
+    with gzip.open(path, 'wb', compresslevel=1) as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope='module')
+def indexed_fmnist(tmp_path_factory):
+    """Each image carries its position in its file in two pixels."""
+    root = str(tmp_path_factory.mktemp('fmnist_indexed'))
+    for prefix, n in (('train', N_TRAIN), ('t10k', 30)):
+        imgs = np.zeros((n, 28, 28), np.uint8)
+        imgs[:, 0, 0], imgs[:, 0, 1] = np.divmod(np.arange(n), 256)
+        _write_idx(osp.join(root, f'{prefix}-images-idx3-ubyte.gz'), imgs)
+        _write_idx(osp.join(root, f'{prefix}-labels-idx1-ubyte.gz'),
+                   np.arange(n) % 10)
+    return root
+
+
+def positions(dataset):
+    dataset.full_init()
+    rows = [dataset.get_data_info(i)['img'] for i in range(len(dataset))]
+    return [256 * int(img[0, 0]) + int(img[0, 1]) for img in rows]
+
+
+def build(loader_cfg):
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return DATASETS.build(loader_cfg['dataset'])
+
+
+def prepared(name, train_size, root, is_teacher):
+    cfg = Config.fromfile(osp.join(protocol.CFG_DIR, name))
+    protocol.protocol_cfg_hook(train_size, root)(cfg, is_teacher)
+    return cfg
+
+
+def test_val_split_is_held_out_of_train(indexed_fmnist):
+    kwargs = dict(data_root=indexed_fmnist, val_size=protocol.VAL_SIZE)
+    train = positions(LocalFashionMNIST(split='train', **kwargs))
+    val = positions(LocalFashionMNIST(split='val', **kwargs))
+    assert train == list(range(60))
+    assert val == list(range(60, N_TRAIN))
+    assert positions(LocalFashionMNIST(
+        split='train', indices=7, **kwargs)) == list(range(7))
+    with pytest.raises(ValueError, match="needs val_size > 0"):
+        LocalFashionMNIST(split='val', data_root=indexed_fmnist)
+    with pytest.raises(ValueError, match='leaves no training image'):
+        LocalFashionMNIST(split='train', data_root=indexed_fmnist,
+                          val_size=N_TRAIN).full_init()
+
+
+def test_teacher_and_students_never_see_validation_or_test(indexed_fmnist):
+    teacher = prepared(protocol.TEACHERS['main'], 20, indexed_fmnist, True)
+    seen = positions(build(teacher.train_dataloader))
+    val = positions(build(teacher.val_dataloader))
+    test = build(teacher.test_dataloader)
+    assert seen == list(range(60))  # every teacher image, no indices
+    assert not set(seen) & set(val) and len(val) == protocol.VAL_SIZE
+    assert test.split == 'test' and len(test) == 30
+    for arm in protocol.ARMS:
+        for name in arm.configs:
+            cfg = prepared(name, 20, indexed_fmnist, False)
+            train = build(cfg.train_dataloader)
+            val = build(cfg.val_dataloader)
+            inner = train
+            while hasattr(inner, 'dataset'):
+                inner = inner.dataset
+            assert inner.split == 'train', name
+            assert inner.val_size == protocol.VAL_SIZE, name
+            train_pos = positions(inner)
+            assert train_pos == list(range(20)), name  # the first N
+            val_inner = val
+            while hasattr(val_inner, 'dataset'):
+                val_inner = val_inner.dataset
+            assert val_inner.split == 'val', name
+            assert not set(train_pos) & set(positions(val_inner)), name
+            test = build(cfg.test_dataloader)
+            while hasattr(test, 'dataset'):
+                test = test.dataset
+            assert test.split == 'test', name
+
+
+def test_cross_task_teacher_sees_only_its_classes(indexed_fmnist):
+    cfg = prepared(protocol.TEACHERS['classes0-4'], 20, indexed_fmnist,
+                   True)
+    train = build(cfg.train_dataloader)
+    train.full_init()
+    original = train.dataset.get_gt_labels()[train.indices]
+    assert set(original.tolist()) == {0, 1, 2, 3, 4}
+    assert max(train.indices) < 60  # teacher images only
+
+
+def test_stage_epochs_share_the_student_budget():
+    refilled = next(a for a in protocol.ARMS if a.name == 'REFILLED')
+    assert sum(protocol.stage_epochs(refilled, 8)) == 8
+    assert protocol.stage_epochs(refilled, 1 + 1) == [1, 1]
+    single = protocol.ARMS[0]
+    assert protocol.stage_epochs(single, 8) == [8]
+    with pytest.raises(ValueError, match='cannot be split'):
+        protocol.stage_epochs(refilled._replace(stage_epochs=(0.9, 0.1)), 1)
