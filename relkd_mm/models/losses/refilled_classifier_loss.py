@@ -115,8 +115,17 @@ class RefilledClassifierLoss(nn.Module):
         with torch.autocast(preds_S.device.type, enabled=False):
             return self._forward(preds_S, feats_T, gt_labels, logits_T)
 
-    def _forward(self, preds_S, feats_T, gt_labels, logits_T):
-        feats = self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
+    def induced_logits(self, feats_T, gt_labels):
+        """The teacher's embedding-induced classifier, the target of stage
+        2: ``f_T(x_i) . c_k / tau`` for every class of the student task,
+        and the mask of the classes present in the batch (its columns).
+
+        Returns:
+            tuple[Tensor]: ``(B, num_classes)`` logits (float32) and mask.
+        """
+        feats = feats_T.detach().float()
+        if feats.dim() == 4 and feats.shape[2:] == (1, 1):
+            feats = feats.flatten(1)
         present = torch.zeros(
             self.num_classes, dtype=torch.bool, device=feats.device)
         present[gt_labels] = True
@@ -125,12 +134,34 @@ class RefilledClassifierLoss(nn.Module):
             centers = F.normalize(sums, dim=1, eps=self.eps)
         else:
             centers = self._global_centers()
-        logits_t = similarity_logits(feats, centers, self.tau)
-        logits_s = preds_S.float()
-        if self.student_tau:
-            logits_s = logits_s / self.tau
-        mask = present.expand(len(feats), -1)
-        kl = kl_divergence(logits_t, logits_s, mask)
+        logits = similarity_logits(feats, centers, self.tau)
+        return logits, present.expand(len(feats), -1)
+
+    def student_logits(self, preds_S):
+        logits = preds_S.float()
+        return logits / self.tau if self.student_tau else logits
+
+    @torch.no_grad()
+    def agreement(self, preds_S, feats_T, gt_labels, logits_T=None):
+        """What stage 2 drives towards, for diagnostics: ``kl``, the mean
+        ``KL(p_T || p_S)`` over the batch's classes; ``match``, how often
+        the student's and the induced classifier's top classes agree; and
+        ``induced_acc``, the induced classifier's own accuracy."""
+        with torch.autocast(preds_S.device.type, enabled=False):
+            self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
+            logits_t, mask = self.induced_logits(feats_T, gt_labels)
+            logits_s = self.student_logits(preds_S)
+            top_t = logits_t.masked_fill(~mask, float('-inf')).argmax(1)
+            top_s = logits_s.masked_fill(~mask, float('-inf')).argmax(1)
+            return dict(
+                kl=kl_divergence(logits_t, logits_s, mask).mean(),
+                match=(top_t == top_s).float().mean(),
+                induced_acc=(top_t == gt_labels).float().mean())
+
+    def _forward(self, preds_S, feats_T, gt_labels, logits_T):
+        self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
+        logits_t, mask = self.induced_logits(feats_T, gt_labels)
+        kl = kl_divergence(logits_t, self.student_logits(preds_S), mask)
         if self.weighted:
             kl = kl * self.sample_weights(logits_T)
         return self.current_weight() * kl.mean()

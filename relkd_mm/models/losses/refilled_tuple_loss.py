@@ -156,24 +156,59 @@ class RefilledTupleLoss(nn.Module):
         with torch.autocast(preds_S.device.type, enabled=False):
             return self._forward(preds_S, preds_T, gt_labels)
 
+    def levels(self, preds_S, preds_T, gt_labels):
+        """The relations stage 1 matches: the comparison levels of the
+        tuples mined on the student's embedding.
+
+        Returns:
+            tuple[Tensor] | None: ``logits_s`` (with gradient) and
+            ``logits_t`` ``(P, 1 + K)`` (column 0: the positive) and
+            ``valid`` ``(P, 1 + K)``; None when the batch has no semi-hard
+            triplet. float32.
+        """
+        with torch.autocast(preds_S.device.type, enabled=False):
+            feat_s = self._embed(preds_S, 'preds_S')
+            feat_t = self._embed(preds_T, 'preds_T').detach()
+            labels = self._labels(gt_labels, len(feat_s))
+            if len(feat_t) != len(feat_s):
+                raise ValueError(
+                    f'RefilledTupleLoss: preds_S has {len(feat_s)} samples '
+                    f'but preds_T has {len(feat_t)}.')
+            dist_s = pairwise_distances(feat_s)
+            with torch.no_grad():
+                found = self.tuples(dist_s.detach(), labels)
+            if found is None:
+                return None
+            anchors, columns, valid = found
+            rows = anchors[:, None]
+            logits_s = -dist_s[rows, columns] / self.tau
+            with torch.no_grad():
+                logits_t = -pairwise_distances(feat_t)[rows, columns] / \
+                    self.tau
+        return logits_s, logits_t, valid
+
+    @torch.no_grad()
+    def agreement(self, preds_S, preds_T, gt_labels):
+        """What stage 1 drives towards, for diagnostics: ``order``, the
+        fraction of (anchor, positive, negative) comparisons of the mined
+        tuples that the teacher orders as the student does (the positive
+        nearer), and ``kl``, the mean ``KL(q_T || q_S)``; None without
+        tuples."""
+        found = self.levels(preds_S, preds_T, gt_labels)
+        if found is None:
+            return None
+        logits_s, logits_t, valid = found
+        neg = valid[:, 1:]
+        same = (logits_s[:, :1] > logits_s[:, 1:]) == \
+            (logits_t[:, :1] > logits_t[:, 1:])
+        return dict(order=same[neg].float().mean(),
+                    kl=kl_divergence(logits_t, logits_s, valid).mean())
+
     def _forward(self, preds_S, preds_T, gt_labels):
-        feat_s = self._embed(preds_S, 'preds_S')
-        feat_t = self._embed(preds_T, 'preds_T').detach()
-        labels = self._labels(gt_labels, len(feat_s))
-        if len(feat_t) != len(feat_s):
-            raise ValueError(
-                f'RefilledTupleLoss: preds_S has {len(feat_s)} samples but '
-                f'preds_T has {len(feat_t)}.')
-        dist_s = pairwise_distances(feat_s)
-        with torch.no_grad():
-            found = self.tuples(dist_s.detach(), labels)
+        found = self.levels(preds_S, preds_T, gt_labels)
         if found is None:
             return preds_S.sum().float() * 0.0
-        anchors, columns, valid = found
-        rows = anchors[:, None]
-        logits_s = -dist_s[rows, columns] / self.tau
-        with torch.no_grad():
-            logits_t = -pairwise_distances(feat_t)[rows, columns] / self.tau
+        logits_s, logits_t, valid = found
         kl = kl_divergence(logits_t, logits_s, valid)
         return self.loss_weight * kl.mean()
 

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmengine import dist
 from mmrazor.registry import MODELS
 
-from .relation import similarity_logits, soft_cross_entropy
+from .relation import kl_divergence, similarity_logits, soft_cross_entropy
 
 #: The two published versions of RRD. ``'2024'`` is the code of July to
 #: November 2024 that produced the paper's tables; ``'2025'`` the code from
@@ -115,16 +115,7 @@ class RRDLoss(nn.Module):
                 f'per_rank_memory={self.per_rank_memory}, '
                 f'loss_weight={self.loss_weight}')
 
-    def forward(self, preds_S, preds_T):
-        """Compute the loss, and write ``preds_T`` into the memory.
-
-        Args:
-            preds_S (Tensor): ``(B, embed_dim)`` student embeddings.
-            preds_T (Tensor): ``(B, embed_dim)`` teacher embeddings.
-
-        Returns:
-            Tensor: Scalar loss.
-        """
+    def _check(self, preds_S, preds_T):
         for name, x in (('preds_S', preds_S), ('preds_T', preds_T)):
             if x.dim() != 2 or x.size(1) != self.embed_dim:
                 raise ValueError(
@@ -135,15 +126,48 @@ class RRDLoss(nn.Module):
             raise ValueError(
                 f'RRDLoss: preds_S {tuple(preds_S.shape)} and preds_T '
                 f'{tuple(preds_T.shape)} differ in batch size.')
-        keys = preds_T.detach()
-        if self.enqueue_first:
-            self._enqueue(keys)
+
+    def similarities(self, preds_S, preds_T):
+        """The relations RRD matches: the student's and the teacher's
+        similarity logits against the memory as it is now (the memory is
+        not written).
+
+        Returns:
+            tuple[Tensor]: ``logits_s = z_s Q^T / tau_s`` and ``logits_t =
+            z_t Q^T / tau_t``, each ``(B, queue_size)``, float32.
+        """
         # A snapshot, because the matmul keeps it for the backward pass and
         # the memory is written in place before that pass may run.
         memory = self.queue.to(
             torch.promote_types(preds_S.dtype, self.queue.dtype), copy=True)
-        logits_t = similarity_logits(keys, memory, self.tau_t)
-        logits_s = similarity_logits(preds_S, memory, self.tau_s)
+        return (similarity_logits(preds_S, memory, self.tau_s),
+                similarity_logits(preds_T.detach(), memory, self.tau_t))
+
+    @torch.no_grad()
+    def agreement(self, preds_S, preds_T):
+        """What the loss drives down, for diagnostics: the mean
+        ``KL(p_t || p_s)`` of the similarity distributions over the memory
+        (the loss minus the teacher's entropy); the memory is not
+        written."""
+        self._check(preds_S, preds_T)
+        logits_s, logits_t = self.similarities(preds_S, preds_T)
+        return dict(kl=kl_divergence(logits_t, logits_s).mean())
+
+    def forward(self, preds_S, preds_T):
+        """Compute the loss, and write ``preds_T`` into the memory.
+
+        Args:
+            preds_S (Tensor): ``(B, embed_dim)`` student embeddings.
+            preds_T (Tensor): ``(B, embed_dim)`` teacher embeddings.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        self._check(preds_S, preds_T)
+        keys = preds_T.detach()
+        if self.enqueue_first:
+            self._enqueue(keys)
+        logits_s, logits_t = self.similarities(preds_S, keys)
         loss = soft_cross_entropy(logits_t, logits_s).mean()
         if not self.enqueue_first:
             self._enqueue(keys)

@@ -156,6 +156,69 @@ class VRMLoss(nn.Module):
         pruned[top] = True
         return torch.where(pruned, values.detach(), values).mean()
 
+    def edges(self, preds_S, preds_T, is_pairs=None):
+        """The two graphs' per-edge discrepancies: the relations the loss
+        matches, computed once here for the loss, the visualiser, the
+        diagnostics and the benchmarks.
+
+        Args:
+            preds_S (Tensor): ``(N, C)`` student logits (``N = 2B`` in
+                training: real rows first).
+            preds_T (Tensor): ``(N, C)`` teacher logits, same layout.
+            is_pairs (str, optional): Overrides ``self.is_pairs`` (e.g.
+                ``'all'`` on single-view validation batches).
+
+        Returns:
+            dict: ``is_disc`` ``(N, N)`` and ``ic_disc`` ``(C, C)``
+            discrepancy matrices, the kept edges ``is_edges`` and
+            ``ic_edges`` (pairs of index tensors) and, for
+            ``prune='entropy'``, their scores ``is_score``/``ic_score``
+            (else None). float32, or float64 for float64 inputs.
+        """
+        is_pairs = is_pairs or self.is_pairs
+        # Gram-form cancellation and z-scoring need fp32 even under AMP.
+        with torch.autocast(preds_S.device.type, enabled=False):
+            dtype = torch.float64 if preds_S.dtype == torch.float64 \
+                else torch.float32
+            logits_s = preds_S.to(dtype)
+            logits_t = preds_T.detach().to(dtype)
+            vs = self._standardise(logits_s)
+            vt = self._standardise(logits_t)
+            rows, num_classes = vs.shape
+            device = vs.device
+            if is_pairs == 'all':
+                ia, ib = torch.triu_indices(rows, rows, 1, device=device)
+            else:
+                batch = rows // 2
+                grid = torch.arange(batch, device=device)
+                ia = grid.repeat_interleave(batch)
+                ib = grid.repeat(batch) + batch
+            ka, kb = torch.triu_indices(
+                num_classes, num_classes, 1, device=device)
+            out = dict(
+                is_disc=edge_discrepancy(vs, vt, self.eps),
+                ic_disc=edge_discrepancy(vs.t(), vt.t(), self.eps),
+                is_edges=(ia, ib), ic_edges=(ka, kb), is_score=None,
+                ic_score=None)
+            if self.prune == 'entropy':
+                with torch.no_grad():
+                    ent_rows = _entropy(logits_s, dim=1)
+                    ent_cols = _entropy(logits_s, dim=0)
+                out['is_score'] = ent_rows[ia] + ent_rows[ib]
+                out['ic_score'] = ent_cols[ka] + ent_cols[kb]
+        return out
+
+    @torch.no_grad()
+    def agreement(self, preds_S, preds_T):
+        """What the loss drives down, for diagnostics: the mean edge
+        discrepancy of each graph over all its edges (no pruning; every
+        pair of rows, so single-view validation batches work too)."""
+        edges = self.edges(preds_S, preds_T, is_pairs='all')
+        ia, ib = edges['is_edges']
+        ka, kb = edges['ic_edges']
+        return dict(is_discrepancy=edges['is_disc'][ia, ib].mean(),
+                    ic_discrepancy=edges['ic_disc'][ka, kb].mean())
+
     def forward(self, preds_S, preds_T):
         """Compute the loss.
 
@@ -167,38 +230,11 @@ class VRMLoss(nn.Module):
             Tensor: Scalar loss, float32 (float64 for float64 inputs).
         """
         self._check(preds_S, preds_T)
-        # Gram-form cancellation and z-scoring need fp32 even under AMP.
+        edges = self.edges(preds_S, preds_T)
         with torch.autocast(preds_S.device.type, enabled=False):
-            dtype = torch.float64 if preds_S.dtype == torch.float64 \
-                else torch.float32
-            logits_s = preds_S.to(dtype)
-            logits_t = preds_T.detach().to(dtype)
-            vs = self._standardise(logits_s)
-            vt = self._standardise(logits_t)
-            rows, num_classes = vs.shape
-            batch = rows // 2
-            device = vs.device
-
-            disc_is = edge_discrepancy(vs, vt, self.eps)
-            if self.is_pairs == 'all':
-                ia, ib = torch.triu_indices(rows, rows, 1, device=device)
-            else:
-                grid = torch.arange(batch, device=device)
-                ia = grid.repeat_interleave(batch)
-                ib = grid.repeat(batch) + batch
-            disc_ic = edge_discrepancy(vs.t(), vt.t(), self.eps)
-            ka, kb = torch.triu_indices(
-                num_classes, num_classes, 1, device=device)
-
-            score_is = score_ic = None
-            if self.prune == 'entropy':
-                with torch.no_grad():
-                    ent_rows = _entropy(logits_s, dim=1)
-                    ent_cols = _entropy(logits_s, dim=0)
-                score_is = ent_rows[ia] + ent_rows[ib]
-                score_ic = ent_cols[ka] + ent_cols[kb]
-
-            loss_is = self._graph_term(disc_is, ia, ib, score_is)
-            loss_ic = self._graph_term(disc_ic, ka, kb, score_ic)
+            loss_is = self._graph_term(edges['is_disc'], *edges['is_edges'],
+                                       edges['is_score'])
+            loss_ic = self._graph_term(edges['ic_disc'], *edges['ic_edges'],
+                                       edges['ic_score'])
             loss = self.is_weight * loss_is + self.ic_weight * loss_ic
         return self.loss_weight * loss
