@@ -81,6 +81,11 @@ def parse_args(argv=None):
         help='protocol only: validation split only (tuning); the test set '
         'is left for the final configurations')
     parser.add_argument(
+        '--stage-split', type=float, nargs='+', metavar='SHARE',
+        help='protocol only: shares of the student epochs of each stage of '
+        'a staged method (e.g. 0.25 0.75); options addressed to one stage '
+        'are given as --cfg-options stage2.KEY=VALUE')
+    parser.add_argument(
         '--val-size', type=int, default=None,
         help='protocol only: held-out validation images (the protocol\'s '
         'is 10000; smaller only for smoke tests on tiny data)')
@@ -423,13 +428,15 @@ def run_protocol(args):
         epochs=args.epochs or protocol.EPOCHS, seeds=args.seeds, arms=arms,
         test=not args.no_test, options=args.cfg_options,
         log=lambda msg: print_log(msg, logger=logger),
-        val_size=args.val_size or protocol.VAL_SIZE)
+        val_size=args.val_size or protocol.VAL_SIZE,
+        stage_split=args.stage_split)
     teachers, results = runner.run()
     report = runner.report(teachers, results)
     name = 'results' if runner.test else 'validation'
     key = hashlib.sha1(json.dumps(
         [[a.name for a in arms], args.seeds, args.cfg_options,
-         runner.train_size, runner.epochs], sort_keys=True,
+         runner.train_size, runner.epochs, args.stage_split],
+        sort_keys=True,
         default=str).encode()).hexdigest()[:8]
     path = osp.join(root, f'{name}-{key}.md')
     with open(path, 'w') as f:

@@ -37,6 +37,8 @@ import re
 import time
 from collections import namedtuple
 
+from mmengine.config import Config
+
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
 from relkd_mm.utils.quick_runs import REPO, train_and_test
 from relkd_mm.utils.report import (format_difference, markdown_table, mean_std,
@@ -162,6 +164,12 @@ def protocol_cfg_hook(train_size, data_root, val_size=VAL_SIZE):
         cfg.default_hooks['checkpoint'] = dict(
             type='CheckpointHook', interval=1, max_keep_ckpts=1)
         cfg.default_hooks['logger'] = dict(type='LoggerHook', interval=50)
+        if 'distiller' in cfg.model:
+            # Every distillation run logs what its terms do (docs/results.md
+            # reads these): a gradient measurement every 10 steps.
+            cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+                dict(type='mmrazor.DistillDiagnosticsHook', interval=10,
+                     val_batches=8)]
 
     return prepare
 
@@ -182,15 +190,21 @@ class Protocol:
         log (callable): ``log(str)``.
         val_size (int): Held-out validation images; the protocol's is
             :data:`VAL_SIZE`, smaller only for smoke tests on tiny data.
+        stage_split (list[float], optional): Shares of the student epochs
+            of each stage, for every staged arm (tuning).
     """
 
     def __init__(self, work_dir, data_root, train_size=TRAIN_SIZE,
                  epochs=EPOCHS, seeds=SEEDS, arms=None, test=True,
-                 options=None, log=print, val_size=VAL_SIZE):
+                 options=None, log=print, val_size=VAL_SIZE,
+                 stage_split=None):
         self.work_dir, self.data_root = work_dir, data_root
         self.train_size, self.epochs = train_size, epochs
         self.seeds, self.test = list(seeds), test
         self.arms = list(ARMS if arms is None else arms)
+        if stage_split is not None:
+            self.arms = [a._replace(stage_epochs=tuple(stage_split))
+                         if a.stage_epochs else a for a in self.arms]
         self.options = dict(options or {})
         self.log = log
         self.val_size = val_size
@@ -234,13 +248,44 @@ class Protocol:
         return info
 
     # -- students -----------------------------------------------------
-    def run_dir(self, arm, seed):
-        text = ''.join(open(p).read() for p in self.config_paths(arm))
+    def resolved(self, arm):
+        """The configs one run of ``arm`` trains with (protocol splits,
+        options and stage epochs applied), as text: what the run folder is
+        keyed by, so that a preset file and the ``--cfg-options`` that gave
+        the same values while tuning share their runs."""
+        texts = []
+        for path, extra in zip(self.config_paths(arm), self.stage_options(
+                arm)):
+            cfg = Config.fromfile(path)
+            self.prepare(cfg, False)
+            cfg.merge_from_dict(self.shared_options)
+            cfg.merge_from_dict(extra)
+            texts.append(cfg.pretty_text)
+        return texts
+
+    def stage_options(self, arm):
+        """Each stage's epochs, and the options addressed to it alone
+        (``stage2.model...=v`` applies ``model...=v`` to stage 2)."""
+        out = []
+        for k, epochs in enumerate(stage_epochs(arm, self.epochs)):
+            prefix = f'stage{k + 1}.'
+            out.append({key[len(prefix):]: value
+                        for key, value in self.options.items()
+                        if key.startswith(prefix)})
+            out[-1].update({'train_cfg.max_epochs': epochs,
+                            'param_scheduler.T_max': epochs})
+        return out
+
+    @property
+    def shared_options(self):
+        return {k: v for k, v in self.options.items()
+                if not re.match(r'stage\d+\.', k)}
+
+    def run_dir(self, arm, seed, teachers=None):
+        teacher = (teachers or {}).get(arm.teacher, {}).get('sha256')
         key = hashlib.sha1(json.dumps(
-            [text, self.options, self.train_size, self.epochs] +
-            ([self.val_size, self.data_root] if (self.val_size,
-             self.data_root) != (VAL_SIZE, DEBIAN_FASHION_MNIST) else []),
-            sort_keys=True, default=str).encode()).hexdigest()[:8]
+            [self.resolved(arm), teacher], sort_keys=True,
+            default=str).encode()).hexdigest()[:8]
         return osp.join(self.work_dir, f'{slug(arm.name)}-{key}',
                         f'seed{seed}')
 
@@ -250,7 +295,7 @@ class Protocol:
 
     def run_one(self, arm, seed, teachers):
         """Train (or resume) one arm with one seed; returns its result."""
-        work_dir = self.run_dir(arm, seed)
+        work_dir = self.run_dir(arm, seed, teachers)
         done = osp.join(work_dir, 'result.json')
         if osp.isfile(done):
             with open(done) as f:
@@ -269,9 +314,8 @@ class Protocol:
             teacher = teachers[arm.teacher]['checkpoint'] if arm.teacher \
                 else None
             stages = stage_epochs(arm, self.epochs)
-            options = dict(self.options, **{'randomness.seed': seed})
-            stage_options = [{'train_cfg.max_epochs': e,
-                              'param_scheduler.T_max': e} for e in stages]
+            options = dict(self.shared_options, **{'randomness.seed': seed})
+            stage_options = self.stage_options(arm)
             result = train_and_test(
                 arm.name, self.config_paths(arm), work_dir, options,
                 teacher_ckpt=teacher, resume=True,
