@@ -3,15 +3,20 @@
 Two kinds, one function each, each with the reason and the upstream issue:
 
 * breakages of the pinned OpenMMLab stack on current PyTorch and NumPy
-  (1-5, 7, 11): without them nothing imports, loads or launches;
-* upstream defects that let a run go silently wrong or fail obscurely
-  (6: non-strict checkpoint loading; 8-10: errors that do not name the key,
-  the loss or the file).
+  (1-3, 4a, 5, 7, 11): without them nothing imports, loads or launches;
+* upstream defects that let a run go silently wrong, unsafe or fail
+  obscurely: 4b (checkpoints unpickled fully, whatever the torch version
+  or environment), 5 (``patch_cfg_path_errors``), 6 (non-strict and random
+  teachers, resume that changes the run), 8-10 (errors that do not name the
+  key, the value, the loss or the file), 12 (checkpoints a kill or a full
+  disk destroys), 13 (empty or missing data sets), 14 (image channels),
+  15 (ignored top-level config keys).
 
 Each patch
 
 * checks that its breakage is actually present and does nothing otherwise
-  (on a stack where upstream is fixed, or torch and torchvision match), and
+  (on a stack where upstream is fixed, or torch and torchvision match); the
+  defect patches apply to every stack that still has the defect, and
 * is idempotent: applying it twice changes nothing the second time.
 
 :func:`apply_all` runs them in dependency order. It must run before any
@@ -330,8 +335,65 @@ def patch_mmengine_installed_path():
     _mark('mmengine_installed_path')
 
 
+def patch_cfg_path_errors():
+    """Name the ``cfg_path`` as the user wrote it when it does not exist.
+
+    Why: ``mmengine.hub.get_config`` resolves ``relkd_mm::x.py`` to the
+    package's internal ``.mim/configs`` folder and reports a missing file
+    there (``file ".../relkd_mm/.mim/configs/x.py" does not exist``), after
+    a ``ValueError`` listing every config of the model index: neither the
+    path in the config nor the repository's ``configs/`` folder appears.
+    Upstream: none found.
+
+    Fix: ``get_config`` re-raises ``FileNotFoundError`` naming the
+    ``cfg_path`` as written, the file it stands for (symlinks resolved:
+    ``configs/...`` of the checkout) and close file names in that folder.
+    """
+    import functools
+
+    import mmengine.hub as hub_pkg
+    import mmengine.hub.hub as hub_module
+    original = hub_module.get_config
+    if getattr(original, '_relkd_mm_patched', False):
+        return
+
+    @functools.wraps(original)
+    def get_config(cfg_path, pretrained=False):
+        try:
+            return original(cfg_path, pretrained)
+        except FileNotFoundError as exc:
+            raise _missing_cfg_path(cfg_path, exc) from None
+
+    get_config._relkd_mm_patched = True
+    hub_module.get_config = hub_pkg.get_config = get_config
+    _mark('cfg_path_errors')
+
+
+def _missing_cfg_path(cfg_path, exc):
+    import difflib
+
+    from mmengine.config.utils import _get_package_and_cfg_path
+    from mmengine.utils import get_installed_path
+    try:
+        package, relative = _get_package_and_cfg_path(cfg_path)
+        configs = os.path.join(get_installed_path(package), '.mim',
+                               'configs')
+    except Exception:  # not a package path: MMEngine's message is enough
+        return exc
+    target = os.path.realpath(os.path.join(configs, relative))
+    folder = os.path.dirname(target)
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    close = difflib.get_close_matches(os.path.basename(target), names, n=3)
+    hint = f' Close names there: {close}.' if close else (
+        '' if names else f' The folder {folder} does not exist either.')
+    return FileNotFoundError(
+        f'cfg_path={cfg_path!r}: no such config; {package}:: paths are '
+        f'relative to its configs/ folder, and {target} does not '
+        f'exist.{hint}')
+
+
 # ---------------------------------------------------------------------------
-# 6. mmengine/mmrazor: checkpoints loaded with strict=False.
+# 6. mmengine/mmrazor: non-strict loads, random teachers, changed resumes.
 # ---------------------------------------------------------------------------
 _STRICT_POLICY = None  # set per load by the patched Runner methods
 
@@ -369,6 +431,12 @@ def patch_strict_checkpoint_loading():
     for a floating parameter): numpy arrays, strings or int64 tensors with
     the right shapes used to pass and leave the weights random. Upstream:
     none found.
+
+    A teacher whose loaded weights hold NaN or inf raises
+    :class:`NonFiniteTeacherError` naming the checkpoint (at
+    ``teacher_ckpt`` load, and after load_from/resume), instead of
+    ``NonFiniteLossHook`` stopping at iteration 1 and blaming the learning
+    rate or the temperature. Upstream: none found.
 
     A resume whose config changes the optimizer type or the schedule
     (``T_max``, milestones, the number of schedulers) raises
@@ -455,6 +523,7 @@ def _check_teacher_loaded(runner):
     source = getattr(model, '_teacher_source', None) or getattr(
         model.teacher, '_relkd_pretrained_from', None)
     if source:
+        _check_teacher_finite(model.teacher, source)
         return
     if getattr(model, 'allow_random_teacher', False):
         runner.logger.warning(
@@ -493,7 +562,34 @@ def _load_teacher(teacher, filename, strict):
                       f'(teacher_ckpt_strict=False): {diff}',
                       logger='current', level=30)
     _load_checkpoint_to_model(teacher, checkpoint, strict=False)
+    _check_teacher_finite(teacher, f'teacher_ckpt={filename!r}')
     print_log(f'teacher_ckpt: loaded {filename}', logger='current')
+
+
+class NonFiniteTeacherError(ValueError):
+    """A teacher's weights hold NaN or inf: its outputs can not be
+    finite."""
+
+
+def _check_teacher_finite(teacher, source):
+    """One pass over the teacher's floating tensors (a single host sync):
+    NaN weights would make every output, hence every distillation loss,
+    NaN at iteration 1, where the loss hook can only blame the learning
+    rate or the temperature."""
+    tensors = [(k, v) for k, v in teacher.state_dict().items()
+               if v.is_floating_point()]
+    if not tensors:
+        return
+    finite = torch.stack([torch.isfinite(v).all() for _, v in tensors])
+    if bool(finite.all()):
+        return
+    bad = [k for (k, _), ok in zip(tensors, finite.tolist()) if not ok]
+    raise NonFiniteTeacherError(
+        f'the teacher loaded from {source} holds NaN or inf in {len(bad)} '
+        f'of its {len(tensors)} tensors (e.g. {", ".join(bad[:3])}): its '
+        'outputs are not finite, so neither is any distillation loss. The '
+        'checkpoint is corrupt or comes from a run that diverged: use '
+        'another teacher checkpoint.')
 
 
 def _patch_runner_strict_loading(runner_cls):
@@ -646,10 +742,13 @@ def _check_resume_matches_config(runner, checkpoint, filename):
             if differ:
                 unit = ' (steps are iterations: convert_to_iter_based)' \
                     if not ours.get('by_epoch', True) else ''
+                end = (' (a scheduler without `end` ends at train_cfg.'
+                       'max_epochs, so a longer max_epochs changes it)'
+                       if ours.get('end') != theirs.get('end') else '')
                 problems.append(
                     f'param_scheduler[{i}] '
                     f'({type(scheduler).__name__}){unit} differs: '
-                    + '; '.join(differ)
+                    + '; '.join(differ) + end
                     + '. MMEngine would keep the checkpoint\'s schedule')
     if problems:
         raise ResumeConfigError(
@@ -793,7 +892,7 @@ def patch_onnx_export_default():
 
 
 # ---------------------------------------------------------------------------
-# 8. mmengine: an unknown config key is a bare TypeError.
+# 8. mmengine: unknown config keys and wrong values, reported bare.
 # ---------------------------------------------------------------------------
 class ConfigArgumentError(TypeError):
     """A config gives a component an argument it does not have."""
@@ -816,6 +915,15 @@ def patch_registry_argument_errors():
     :class:`ConfigArgumentError` (a TypeError) that also gives the value,
     the closest valid argument names (``difflib``, case-insensitive) and
     the full list. Other errors pass unchanged.
+
+    The same wrapper checks the values before building, for every
+    registry (MMRazor's losses, MMPretrain's heads, optimizers): a number
+    written as a string (``loss_weight='1.0'``, ``tau='4'``) for an argument
+    whose default is a number used to fail later with a TypeError naming no
+    key (``can't multiply sequence by non-int``) and now raises
+    :class:`ConfigArgumentError` naming the component, key, value and fix;
+    a negative ``loss_weight`` (which maximises the loss) raises
+    :class:`ConfigValueError`. Upstream: none found.
     """
     from mmengine.registry import Registry
     original = Registry.build
@@ -823,9 +931,10 @@ def patch_registry_argument_errors():
         return
 
     def build(self, cfg, *args, **kwargs):
+        _check_argument_values(self, cfg)
         try:
             return original(self, cfg, *args, **kwargs)
-        except ConfigArgumentError:
+        except (ConfigArgumentError, ConfigValueError):
             raise
         except TypeError as exc:
             better = _explain_unknown_argument(self, cfg, exc)
@@ -838,18 +947,18 @@ def patch_registry_argument_errors():
     _mark('registry_argument_errors')
 
 
-def _explain_unknown_argument(registry, cfg, exc):
-    import difflib
+class ConfigValueError(ValueError):
+    """A config gives an argument a value that makes no sense."""
+
+
+_NUMBER = re.compile(r'^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$')
+
+
+def _init_parameters(cls):
+    """``{name: inspect.Parameter}`` of ``cls.__init__`` and of its bases'
+    (the first definition of a name wins)."""
     import inspect
-    match = _UNEXPECTED_KWARG.search(str(exc))
-    if match is None or not isinstance(cfg, dict) or match.group(2) not in cfg:
-        return None
-    key = match.group(2)
-    obj_type = cfg.get('type')
-    cls = registry.get(obj_type) if isinstance(obj_type, str) else obj_type
-    if cls is None or getattr(cls, '__name__', None) != match.group(1):
-        return None
-    valid = []
+    found = {}
     for klass in getattr(cls, '__mro__', [cls]):
         init = klass.__dict__.get('__init__')
         if init is None:
@@ -858,10 +967,61 @@ def _explain_unknown_argument(registry, cfg, exc):
             params = inspect.signature(init).parameters.values()
         except (TypeError, ValueError):
             continue
-        valid += [p.name for p in params
-                  if p.name != 'self' and p.kind not in (
-                      p.VAR_POSITIONAL, p.VAR_KEYWORD)
-                  and p.name not in valid]
+        for p in params:
+            if p.name != 'self' and p.kind not in (
+                    p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                found.setdefault(p.name, p)
+    return found
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_argument_values(registry, cfg):
+    if not isinstance(cfg, dict) or not cfg:
+        return
+    obj_type = cfg.get('type')
+    weight = cfg.get('loss_weight')
+    strings = {k: v for k, v in cfg.items()
+               if isinstance(v, str) and _NUMBER.match(v)}
+    if not strings and not (_is_number(weight) and weight < 0):
+        return  # the common case: nothing to look up
+    try:
+        cls = registry.get(obj_type) if isinstance(obj_type, str) \
+            else obj_type
+    except Exception:  # an unknown type: the build reports it
+        cls = None
+    name = getattr(cls, '__name__', obj_type)
+    params = _init_parameters(cls) if isinstance(cls, type) else {}
+    for key, value in strings.items():
+        param = params.get(key)
+        if param is None or key in ('type', '_scope_'):
+            continue
+        if _is_number(param.default) or param.annotation in (int, float):
+            raise ConfigArgumentError(
+                f'{name} (type={obj_type!r}): {key}={value!r} is a string, '
+                f'but {key} takes a number (default {param.default!r}). '
+                f'Write {key}={value.strip()} without quotes in the config.')
+    if _is_number(weight) and weight < 0:
+        raise ConfigValueError(
+            f'{name} (type={obj_type!r}): loss_weight={weight!r} is '
+            'negative: the optimizer would maximise this loss (the student '
+            'would move away from its target). Use loss_weight >= 0 (0 '
+            'switches the loss off).')
+
+
+def _explain_unknown_argument(registry, cfg, exc):
+    import difflib
+    match = _UNEXPECTED_KWARG.search(str(exc))
+    if match is None or not isinstance(cfg, dict) or match.group(2) not in cfg:
+        return None
+    key = match.group(2)
+    obj_type = cfg.get('type')
+    cls = registry.get(obj_type) if isinstance(obj_type, str) else obj_type
+    if cls is None or getattr(cls, '__name__', None) != match.group(1):
+        return None
+    valid = list(_init_parameters(cls))
     lowered = {v.lower(): v for v in valid}
     close = ([lowered[key.lower()]] if key.lower() in lowered else []) + [
         c for c in difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
@@ -893,7 +1053,10 @@ def patch_distiller_errors():
     ``forward`` without a default is mapped and that every recorder's source
     exists (suggesting close module names); at loss time that every
     recorder holds data, and it re-raises a loss's error with the loss's
-    name, its type and the shapes and origins of its inputs.
+    name, its type and the shapes and origins of its inputs. An input that
+    is a tuple (a recorder on a module returning one, e.g. ``source='neck'``
+    without ``data_idx``, which failed with ``'tuple' object has no
+    attribute 'detach'``) names the recorder, its source and ``data_idx``.
     """
     from mmrazor.models.distillers import ConfigurableDistiller
     if getattr(ConfigurableDistiller.compute_distill_losses,
@@ -987,9 +1150,11 @@ def patch_distiller_errors():
             loss_module = self.distill_losses[loss_name]
             try:
                 losses[loss_name] = loss_module(**kwargs)
-            except (RuntimeError, ValueError, IndexError) as exc:
-                raise _with_loss_context(exc, loss_name, loss_module,
-                                         forward_mappings, kwargs) from exc
+            except (RuntimeError, ValueError, IndexError, AttributeError,
+                    TypeError) as exc:
+                raise _with_loss_context(
+                    exc, loss_name, loss_module, forward_mappings, kwargs,
+                    self) from exc
         return losses
 
     original_get_record = ConfigurableDistiller.get_record
@@ -1009,7 +1174,8 @@ def _needs_module(recorder):
     return isinstance(recorder, (ModuleOutputsRecorder, ModuleInputsRecorder))
 
 
-def _with_loss_context(exc, loss_name, loss_module, mappings, kwargs):
+def _with_loss_context(exc, loss_name, loss_module, mappings, kwargs,
+                       distiller=None):
     def shape(value):
         if hasattr(value, 'shape'):
             return tuple(value.shape)
@@ -1030,6 +1196,22 @@ def _with_loss_context(exc, loss_name, loss_module, mappings, kwargs):
                 'heads have different numbers of classes, this loss needs '
                 'equal label spaces (use REFILLED for different ones); for '
                 'features, map them to one size with connectors.')
+    for key, m in mappings.items():
+        value = kwargs[key]
+        if isinstance(value, (tuple, list)) and m.get('data_idx') is None:
+            which = 'student' if m.get('from_student') else 'teacher'
+            source = '?'
+            if distiller is not None:
+                manager = getattr(distiller, f'{which}_recorders')
+                source = getattr(manager.get_recorder(m.get('recorder')),
+                                 'source', '?')
+            hint += (f' {key} is a {type(value).__name__} of {len(value)}: '
+                     f"{which}_recorders[{m.get('recorder')!r}] (source="
+                     f'{source!r}) records a module that returns a '
+                     f'{type(value).__name__}; pick one element with '
+                     f'data_idx=0 in loss_forward_mappings[{loss_name!r}]'
+                     f'[{key!r}] (or record a module that returns a '
+                     'tensor).')
     message = (f'distiller: loss {loss_name!r} ({type(loss_module).__name__})'
                f' failed on {inputs}: {exc}{hint}')
     try:
@@ -1461,6 +1643,118 @@ def _channel_hook(key, name, expected, handles):
     return hook
 
 
+# ---------------------------------------------------------------------------
+# 15. mmengine: a misspelt top-level config key is silently ignored.
+# ---------------------------------------------------------------------------
+#: Top-level keys read outside ``Runner.__init__``'s arguments: by
+#: ``Runner.from_cfg``/``train``/``wrap_model`` (MMEngine), MMEngine's
+#: ``Config``, ``tools/train.py`` and relkd_mm (``load_from_strict``), and
+#: the OpenMMLab config conventions that tools read (``test_pipeline`` by
+#: mmdeploy and ``tools/export_student.py``).
+READ_TOP_LEVEL_KEYS = {
+    'model_wrapper_cfg', 'compile', 'find_unused_parameters',
+    'activation_checkpointing', 'efficient_conv_bn_eval', 'runner_type',
+    'gpu_ids', 'custom_imports', 'work_dir', 'launcher', 'sync_bn',
+    'resource_limit', 'load_from_strict', 'strategy', 'train_pipeline',
+    'val_pipeline', 'test_pipeline', 'dataset_type', 'data_root',
+    'vis_backends'}
+
+
+def patch_unknown_config_keys():
+    """Warn about top-level config keys that nothing reads, naming the
+    closest valid key.
+
+    Why: MMEngine 0.10.7 passes only the keys it knows to the runner and
+    ignores the others: ``optim_wraper = dict(...)`` (a typo) trains with
+    the base config's optimizer without a word. Upstream: none found.
+
+    Fix: ``Runner.from_cfg`` logs a warning, with the closest valid key
+    (``difflib``), for each top-level key that is neither an argument of
+    ``Runner`` nor in :data:`READ_TOP_LEVEL_KEYS`, whose value is not used
+    inside a key that is read (a helper variable such as ``teacher_ckpt =
+    '...'``), and that is close to a valid key or set by the config file
+    itself (bases define helpers that a child may leave unused).
+    """
+    import functools
+
+    from mmengine.runner import Runner
+    original = Runner.__dict__['from_cfg'].__func__
+    if getattr(original, '_relkd_mm_patched', False):
+        return
+
+    @functools.wraps(original)
+    def from_cfg(cls, cfg):
+        runner = original(cls, cfg)
+        for message in unknown_config_keys(cfg):
+            runner.logger.warning(message)
+        return runner
+
+    from_cfg._relkd_mm_patched = True
+    Runner.from_cfg = classmethod(from_cfg)
+    _mark('unknown_config_keys')
+
+
+def unknown_config_keys(cfg):
+    """The warnings :func:`patch_unknown_config_keys` logs for ``cfg``."""
+    import difflib
+    import inspect
+
+    from mmengine.runner import Runner
+    valid = set(inspect.signature(Runner.__init__).parameters) - {
+        'self', 'cfg'} | READ_TOP_LEVEL_KEYS
+    read = [cfg[k] for k in cfg if k in valid]
+    own = _assigned_names(getattr(cfg, 'filename', None))
+    messages = []
+    for key in cfg:
+        if key in valid or key.startswith('_') or _used_in(cfg[key], read):
+            continue
+        close = difflib.get_close_matches(key, sorted(valid), n=1,
+                                          cutoff=0.75)
+        # Bases define helpers (student_model, rrd_distiller) that their
+        # children may leave unused: only a likely typo, or a key the
+        # config file itself sets, is worth a warning.
+        if not close and key not in own:
+            continue
+        hint = f' Did you mean {close[0]!r}?' if close else ''
+        messages.append(
+            f'config: the top-level key {key!r} is read by no part of '
+            f'MMEngine or relkd_mm, so it has no effect.{hint}')
+    return messages
+
+
+def _assigned_names(filename):
+    """Top-level names a Python config file assigns itself."""
+    import ast
+    if not filename or not str(filename).endswith('.py') or \
+            not os.path.isfile(filename):
+        return set()
+    try:
+        with open(filename) as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _used_in(value, containers, depth=0):
+    """Whether ``value`` occurs in one of ``containers`` (nested dicts and
+    lists), compared by equality."""
+    for item in containers:
+        if item is value or (type(item) is type(value) and item == value):
+            return True
+        if depth < 12:
+            children = list(item.values()) if isinstance(item, dict) else (
+                list(item) if isinstance(item, (list, tuple)) else [])
+            if children and _used_in(value, children, depth + 1):
+                return True
+    return False
+
+
 def apply_all():
     """Apply every patch whose breakage is present; safe to call again."""
     patch_torchvision_fake_kernels()
@@ -1469,6 +1763,7 @@ def apply_all():
     patch_mmengine_checkpoint_loading()
     patch_mmengine_config_scope()
     patch_mmengine_installed_path()
+    patch_cfg_path_errors()
     patch_strict_checkpoint_loading()
     patch_registry_argument_errors()
     patch_distiller_errors()
@@ -1477,17 +1772,20 @@ def apply_all():
     patch_mmengine_atomic_checkpoints()
     patch_dataset_errors()
     patch_input_channel_check()
+    patch_unknown_config_keys()
     return list(APPLIED)
 
 
 __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
-           'patch_mmengine_installed_path',
+           'patch_mmengine_installed_path', 'patch_cfg_path_errors',
            'patch_strict_checkpoint_loading',
            'patch_registry_argument_errors', 'patch_distiller_errors',
            'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
            'patch_dataset_errors', 'patch_input_channel_check',
+           'patch_unknown_config_keys', 'unknown_config_keys',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
-           'ResumeConfigError', 'EmptyDatasetError']
+           'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
+           'NonFiniteTeacherError']

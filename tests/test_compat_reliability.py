@@ -1,4 +1,4 @@
-"""The reliability patches of relkd_mm/compat.py (6-10): each breakage is
+"""The reliability patches of relkd_mm/compat.py (4-6, 8-15): each breakage is
 real on this stack without the patch, the patches are applied and
 idempotent. What each fixes is tested in tests/test_runner,
 tests/test_errors, tests/test_engine and tests/test_tools/test_ddp.py."""
@@ -9,7 +9,11 @@ from tests.test_compat import run_python
 
 NAMES = ['strict_teacher_ckpt', 'strict_runner_load_checkpoint',
          'strict_pretrained_init', 'registry_argument_errors',
-         'distiller_errors', 'load_image_errors', 'mmengine_cpu_launcher']
+         'distiller_errors', 'load_image_errors', 'mmengine_cpu_launcher',
+         # Applied on every stack (security and crash safety):
+         'mmengine_checkpoint_loading', 'cfg_path_errors',
+         'mmengine_atomic_checkpoints', 'dataset_errors',
+         'input_channel_check', 'unknown_config_keys']
 
 
 def test_breakages_are_real_without_the_patches():
@@ -60,19 +64,28 @@ def test_breakages_are_real_without_the_patches():
 
 def test_applied_and_idempotent():
     assert set(NAMES) <= set(compat.APPLIED)
+    import mmengine.hub as hub
+    import mmengine.runner.checkpoint as checkpoint
     from mmcv.transforms import LoadImageFromFile
+    from mmengine.dataset import BaseDataset
+    from mmengine.hooks import CheckpointHook
     from mmengine.registry import Registry
     from mmengine.runner import Runner
     from mmrazor.models import ConfigurableDistiller, SingleTeacherDistill
-    before = [Runner.load_checkpoint, Runner.wrap_model, Registry.build,
-              SingleTeacherDistill.__init__, LoadImageFromFile.transform,
-              ConfigurableDistiller.compute_distill_losses]
+
+    def patched():
+        return [Runner.load_checkpoint, Runner.wrap_model, Registry.build,
+                SingleTeacherDistill.__init__, LoadImageFromFile.transform,
+                ConfigurableDistiller.compute_distill_losses, Runner.train,
+                Runner.__dict__['from_cfg'].__func__, BaseDataset.full_init,
+                CheckpointHook._save_checkpoint_with_step,
+                checkpoint.save_checkpoint, checkpoint.load_from_http,
+                hub.get_config]
+
+    before = patched()
     applied = list(compat.APPLIED)
     compat.apply_all()
     assert compat.APPLIED == applied
-    assert before == [Runner.load_checkpoint, Runner.wrap_model,
-                      Registry.build, SingleTeacherDistill.__init__,
-                      LoadImageFromFile.transform,
-                      ConfigurableDistiller.compute_distill_losses]
+    assert before == patched()
     assert 'teacher_ckpt_strict' in inspect.signature(
         SingleTeacherDistill.__init__).parameters

@@ -13,14 +13,19 @@ KD = 'configs/quickstart/kd_wrn-16-2_resnet8_fmnist.py'
 _RUNS = itertools.count()
 
 
-def fmnist_options(root, epochs=1, batch=16, cosine=True):
-    """``--cfg-options`` for a tiny, fast run on the generated data
-    (``cosine``: the quick start's cosine schedule spans the epochs)."""
+def fmnist_options(root, epochs=1, batch=16, t_max=None):
+    """``--cfg-options`` for a tiny, fast run on the generated data.
+
+    The schedule ends at epoch 3 whatever ``epochs`` (MMEngine would end
+    it at ``max_epochs``), so that a resume with more epochs keeps it: a
+    changed schedule is refused on resume. ``t_max``: the quick start's
+    cosine ``T_max`` (epochs); None keeps the config's (3)."""
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     return [*(f'{d}.dataset.data_root={root}' for d in loaders),
             f'train_dataloader.batch_size={batch}',
             f'train_cfg.max_epochs={epochs}',
-            *([f'param_scheduler.T_max={epochs}'] if cosine else []),
+            'param_scheduler.end=3',
+            *([f'param_scheduler.T_max={t_max}'] if t_max else []),
             'default_hooks.logger.interval=1', 'randomness.seed=0',
             # One logger and visualizer per run (they are named instances).
             f'experiment_name=inprocess_{next(_RUNS)}']
@@ -33,12 +38,18 @@ def train(config, work_dir, *args, options=()):
             '--work-dir', str(work_dir), '--no-validate', *map(str, args)]
     if options:
         argv += ['--cfg-options', *map(str, options)]
+    from mmengine.registry import DefaultScope
+    scopes = set(DefaultScope._instance_dict)
     saved = sys.argv
     sys.argv = argv
     try:
         runpy.run_path(argv[0], run_name='__main__')
     finally:
         sys.argv = saved
+        # The runner leaves its default scope current (see conftest.py);
+        # module-scoped fixtures train before conftest's guard starts.
+        for name in set(DefaultScope._instance_dict) - scopes:
+            del DefaultScope._instance_dict[name]
 
 
 def log_text(work_dir):

@@ -97,9 +97,26 @@ def scores(model, task_processor, images, batch_size, progress):
     return torch.stack(out)
 
 
+def require_classifier_config(model_cfg_path):
+    """mmdeploy converts MMPretrain classifiers; a distillation config
+    (teacher + student + distiller) fails deep inside it."""
+    from mmengine.config import Config
+    model = Config.fromfile(model_cfg_path).get('model', {}) or {}
+    kind = str(model.get('type', ''))
+    if 'architecture' in model and ('teacher' in model or
+                                    kind.endswith('Distill')):
+        raise SystemExit(
+            f'{model_cfg_path} is a distillation config (model.type='
+            f'{kind!r}): mmdeploy converts the student alone. Export the '
+            'student first (tools/export_student.py): python '
+            f'tools/export_student.py {model_cfg_path} CHECKPOINT OUT_DIR, '
+            'then deploy OUT_DIR/<name>.py with OUT_DIR/<name>.pth.')
+
+
 def deploy(model_cfg_path, checkpoint, work_dir, deploy_cfg_path=None,
            imgs=None, num_images=64, batch_size=16, device='cpu'):
     """Convert with mmdeploy and compare; returns the check as a dict."""
+    require_classifier_config(model_cfg_path)
     require_mmdeploy()
     patch_onnx_export_default()
     from mmdeploy.apis import torch2onnx

@@ -29,6 +29,12 @@ def parse_args():
         'specify, try to auto resume from the latest checkpoint '
         'in the work directory.')
     parser.add_argument(
+        '--load-from',
+        metavar='FILE',
+        help='start from the weights of FILE (the config\'s load_from), '
+        'as a file name: unlike --cfg-options load_from=FILE it may '
+        'contain commas and spaces')
+    parser.add_argument(
         '--amp',
         action='store_true',
         help='enable automatic-mixed-precision training')
@@ -92,6 +98,8 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    if args.load_from is not None:
+        cfg.load_from = args.load_from
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -41,7 +41,7 @@ def parse_args():
     return parser.parse_args()
 
 
-def train(config, work_dir, options, args, resume):
+def train(config, work_dir, options, args, resume, load_from=None):
     if args.gpus > 1:
         cmd = [sys.executable, '-m', 'torch.distributed.run',
                f'--nproc_per_node={args.gpus}']
@@ -52,6 +52,11 @@ def train(config, work_dir, options, args, resume):
             work_dir, *launcher]
     if resume:
         cmd.append('--resume')
+    if load_from:
+        # Its own argument, not `--cfg-options load_from=...`: DictAction
+        # splits values at commas (and drops spaces), so a work dir with a
+        # comma would become a list.
+        cmd += ['--load-from', load_from]
     if options:
         cmd += ['--cfg-options', *options]
     print('+', ' '.join(cmd), flush=True)
@@ -83,8 +88,8 @@ def main():
         return
     ckpt = last_checkpoint(stage1_dir)
     print(f'Stage 2 starts from {ckpt}', flush=True)
-    train(args.stage2_config, stage2_dir, options + [f'load_from={ckpt}'],
-          args, resume=False)
+    train(args.stage2_config, stage2_dir, options, args, resume=False,
+          load_from=ckpt)
 
 
 if __name__ == '__main__':

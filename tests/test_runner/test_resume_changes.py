@@ -16,7 +16,7 @@ def one_epoch(tmp_path_factory):
     root = make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist')),
                               num_train=32, num_test=16)
     work = tmp_path_factory.mktemp('run') / 'work'
-    train(STUDENT, work, options=fmnist_options(root, epochs=1))
+    train(STUDENT, work, options=fmnist_options(root, epochs=1, t_max=1))
     return root, work
 
 
@@ -25,7 +25,7 @@ def test_longer_schedule_on_resume_is_refused(one_epoch):
     ckpt = str(work / 'epoch_1.pth')
     with pytest.raises(ResumeConfigError) as info:
         train(STUDENT, work, '--resume', ckpt,
-              options=fmnist_options(root, epochs=3))  # T_max 1 -> 3
+              options=fmnist_options(root, epochs=3, t_max=3))  # T_max 1 -> 3
     msg = str(info.value)
     # 2 iterations per epoch: T_max 2 -> 6 iterations.
     assert 'param_scheduler[0] (CosineAnnealingLR)' in msg
@@ -44,7 +44,7 @@ def test_other_optimizer_type_on_resume_is_refused(one_epoch, tmp_path):
         'lr=0.001))\n')
     with pytest.raises(ResumeConfigError) as info:
         train(config, work, '--resume', work / 'epoch_1.pth',
-              options=fmnist_options(root, epochs=1))
+              options=fmnist_options(root, epochs=1, t_max=1))
     msg = str(info.value)
     assert 'the optimizer is AdamW' in msg
     assert "'betas'" in msg and "'momentum'" in msg
@@ -57,5 +57,5 @@ def test_same_config_resumes(one_epoch, tmp_path):
     copy = tmp_path / 'work'
     shutil.copytree(work, copy)
     train(STUDENT, copy, '--resume', copy / 'epoch_1.pth',
-          options=fmnist_options(root, epochs=1))
+          options=fmnist_options(root, epochs=2, t_max=1))
     assert 'resumed epoch: 1' in log_text(copy)

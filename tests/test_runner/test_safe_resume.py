@@ -63,12 +63,12 @@ def test_resume_is_safe_loaded(fmnist, tmp_path, adamw):
         config = tmp_path / 'adamw_multistep.py'
         config.write_text(ADAMW_STEPS)
     work = tmp_path / 'work'
-    train(config, work, options=fmnist_options(fmnist, 1, cosine=not adamw))
+    train(config, work, options=fmnist_options(fmnist, 1))
     saved = load_checkpoint_file(str(work / 'epoch_1.pth'))  # allow-list
     assert {'optimizer', 'param_schedulers', 'message_hub',
             'random_states'} <= set(saved)
     train(config, work, '--resume',
-          options=fmnist_options(fmnist, 2, cosine=not adamw))
+          options=fmnist_options(fmnist, 2))
     log = log_text(work)
     assert 'resumed epoch: 1' in log
     assert 'full unpickling' not in log

@@ -24,7 +24,8 @@ class TrainCheckHook(Hook):
       sample is named;
     * every ``RRDLoss`` memory holds at least one global batch of teacher
       embeddings (``queue_size`` >= ``batch_size`` x world size, or x 1 with
-      ``per_rank_memory``);
+      ``per_rank_memory``; x 2 inside ``VRMDistill``, whose recorders see
+      the real and the virtual view of each sample);
     * losses that relate the samples of a batch (``VRMLoss``,
       ``RefilledTupleLoss``) never get a batch of one sample: neither
       ``batch_size=1`` nor a last batch of 1 without ``drop_last``.
@@ -53,7 +54,7 @@ class TrainCheckHook(Hook):
             self._check_labels(dataset, teacher, 'teacher')
         distiller = getattr(model, 'distiller', None)
         losses = getattr(distiller, 'distill_losses', {})
-        self._check_batches(loader, losses)
+        self._check_batches(loader, losses, _rows_per_sample(model))
 
     @staticmethod
     def _check_labels(dataset, network, name):
@@ -80,7 +81,7 @@ class TrainCheckHook(Hook):
                if name == 'teacher' else '.'))
 
     @staticmethod
-    def _check_batches(loader, losses):
+    def _check_batches(loader, losses, rows_per_sample=1):
         batch = loader.batch_size
         if batch is None:
             return
@@ -88,13 +89,17 @@ class TrainCheckHook(Hook):
         for name, loss in losses.items():
             kind = type(loss).__name__
             if kind == 'RRDLoss':
-                per_step = batch * (1 if loss.per_rank_memory else world)
+                procs = 1 if loss.per_rank_memory else world
+                per_step = batch * rows_per_sample * procs
                 if loss.queue_size < per_step:
+                    views = (f' x {rows_per_sample} views (VRMDistill '
+                             'records the real and the virtual view)'
+                             if rows_per_sample > 1 else '')
                     raise ValueError(
                         f'TrainCheckHook: loss {name!r} (RRDLoss) has '
                         f'queue_size={loss.queue_size}, smaller than the '
                         f'{per_step} teacher embeddings written per step '
-                        f'(batch_size={batch} x {per_step // batch} '
+                        f'(batch_size={batch}{views} x {procs} '
                         'process(es)): each step would overwrite its own '
                         'writes. Raise queue_size (the paper uses 16384) '
                         'or lower the batch size.')
@@ -116,6 +121,13 @@ class TrainCheckHook(Hook):
                     f'of 1 sample ({len(sampler)} samples per process, '
                     f'batch_size={batch}). Set train_dataloader.drop_last='
                     'True or change the batch size.')
+
+
+def _rows_per_sample(model):
+    """Rows each sample adds to a recorder per step: VRMDistill runs
+    teacher and student on the real and the virtual view (2B rows)."""
+    from relkd_mm.models.algorithms import VRMDistill
+    return 2 if isinstance(model, VRMDistill) else 1
 
 
 def _teacher_gets_labels(model):
