@@ -1,0 +1,116 @@
+"""docs/errors.md stays true: every test it cites exists, every "patch N"
+is the section of relkd_mm/compat.py that implements it, and every check
+of the reliability issue has its row."""
+import os.path as osp
+import re
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DOC = osp.join(REPO, 'docs', 'errors.md')
+COMPAT = osp.join(REPO, 'relkd_mm', 'compat.py')
+
+#: A row per case of the issue (safe loading, resume, random teachers,
+#: checkpoints that survive a kill, resumes that change the run, bad data,
+#: configs and tools): the test each row cites.
+REQUIRED = [
+    'test_runner/test_safe_loading.py::test_env_force_no_weights_only_does_not_switch_it_off',  # noqa: E501
+    'test_runner/test_safe_loading.py::test_torch_before_2_6_is_safe_too',
+    'test_runner/test_safe_resume.py::test_resume_from_a_crafted_file_runs_nothing',  # noqa: E501
+    'test_runner/test_safe_resume.py::test_planted_last_checkpoint_runs_nothing',  # noqa: E501
+    'test_runner/test_random_teacher.py::test_distillation_config_without_teacher_refuses_to_train',  # noqa: E501
+    'test_runner/test_random_teacher.py::test_values_that_are_no_fitting_tensor_fail_the_strict_check',  # noqa: E501
+    'test_runner/test_atomic_checkpoints.py::test_kill_during_the_save_keeps_the_previous_checkpoint',  # noqa: E501
+    'test_runner/test_atomic_checkpoints.py::test_damaged_latest_checkpoint',
+    'test_runner/test_atomic_checkpoints.py::test_full_disk_names_the_work_dir_and_leaves_nothing_partial',  # noqa: E501
+    'test_runner/test_resume_changes.py::test_longer_schedule_on_resume_is_refused',  # noqa: E501
+    'test_runner/test_resume_changes.py::test_other_optimizer_type_on_resume_is_refused',  # noqa: E501
+    'test_errors/test_input_errors.py::test_flat_image_rows_are_an_error',
+    'test_errors/test_input_errors.py::test_empty_dataset',
+    'test_errors/test_input_errors.py::test_image_channels_differ_from_in_channels',  # noqa: E501
+    'test_errors/test_config_values.py::test_recorder_of_a_tuple_names_recorder_loss_and_data_idx',  # noqa: E501
+    'test_errors/test_config_values.py::test_numbers_given_as_strings',
+    'test_errors/test_config_values.py::test_negative_loss_weight',
+    'test_errors/test_config_values.py::test_rrd_memory_smaller_than_vrm_rows_per_step',  # noqa: E501
+    'test_errors/test_config_values.py::test_misspelt_top_level_key_is_warned',  # noqa: E501
+    'test_errors/test_teacher_errors.py::test_nan_teacher_checkpoint_is_named_at_load',  # noqa: E501
+    'test_errors/test_teacher_errors.py::test_offline_zoo_teacher_is_named_before_the_data',  # noqa: E501
+    'test_errors/test_teacher_errors.py::test_missing_imagenet_names_the_layout_and_the_key',  # noqa: E501
+    'test_tools/test_tool_errors.py::test_train_refilled_stage_two_with_a_comma_in_the_work_dir',  # noqa: E501
+    'test_tools/test_tool_errors.py::test_deploy_a_distillation_config_says_export_the_student',  # noqa: E501
+    'test_tools/test_tool_errors.py::test_missing_cfg_path_names_the_path_as_written',  # noqa: E501
+]
+
+
+def cited_tests(text):
+    """``(file, name)`` of every test cited; ``::name`` continues the file
+    cited last before it, as a reader reads it."""
+    current, cited = None, []
+    for match in re.finditer(r'`(test_[\w/]+\.py)?(?:::(test_\w+))?`', text):
+        path, name = match.groups()
+        current = path or current
+        if name:
+            cited.append((current, name))
+    return cited
+
+
+def compat_sections():
+    """``{number: heading and body}`` of compat.py's numbered sections."""
+    with open(COMPAT) as f:
+        text = f.read()
+    parts = re.split(r'^# (\d+)\. ', text, flags=re.M)
+    return {int(parts[i]): parts[i + 1] for i in range(1, len(parts), 2)}
+
+
+def test_every_cited_test_exists():
+    with open(DOC) as f:
+        cited = cited_tests(f.read())
+    assert len(cited) > 40
+    for path, name in cited:
+        full = osp.join(REPO, 'tests', path)
+        assert osp.isfile(full), path
+        with open(full) as f:
+            assert re.search(rf'^def {name}\(', f.read(), re.M), \
+                f'{path}::{name}'
+
+
+def test_every_case_of_the_issue_has_its_row():
+    with open(DOC) as f:
+        cited = {f'{p}::{n}' for p, n in cited_tests(f.read())}
+    assert [r for r in REQUIRED if r not in cited] == []
+
+
+#: (words of a row's first cell, words of the heading of the compat.py
+#: section that implements it).
+PATCH_TOPICS = [
+    ('crafted|TORCH_FORCE|--resume FILE', 'checkpoints unpickled'),
+    ('cfg_path', 'config paths'),
+    ('teacher|checkpoint with the right keys|--resume. with', 'random '
+     'teachers'),
+    ('misspelt argument|as a string|negative', 'config keys'),
+    ('recorder', 'distiller'),
+    ('decode', 'image'),
+    ('SIGKILL|truncated or empty|last_checkpoint|disk full', 'kill'),
+    ('ImageNet missing|no sample', 'data sets'),
+    ('channels', 'channels'),
+    ('top-level key', 'top-level'),
+]
+
+
+def test_patch_numbers_match_compat():
+    sections = compat_sections()
+    with open(DOC) as f:
+        text = f.read()
+    numbers = [int(n) for n in re.findall(r'patch (\d+)', text)]
+    assert numbers and all(n in sections for n in numbers)
+    checked = 0
+    for line in text.splitlines():
+        cell = line.split('|')[1] if line.startswith('|') else ''
+        for number in map(int, re.findall(r'patch (\d+)', cell)):
+            heading = sections[number].splitlines()[0]
+            topics = [h for words, h in PATCH_TOPICS
+                      if re.search(words, cell)]
+            assert topics, f'no topic for: {cell}'
+            assert topics[0] in heading, (number, heading, cell)
+            checked += 1
+    assert checked >= 15
+    ddp = re.search(r'patch (\d+) makes MMEngine.s\s+launcher', text)
+    assert ddp and 'launcher' in sections[int(ddp.group(1))].splitlines()[0]
