@@ -444,6 +444,8 @@ def run_protocol(args):
     with open(path[:-3] + '.json', 'w') as f:
         json.dump(dict(teachers=teachers, results=results,
                        options=args.cfg_options), f, indent=1, default=str)
+    runner.plot(results, path[:-3] + '.png',
+                'test' if runner.test else 'val')
     print_log('\n' + report + f'\n(written to {path})', logger=logger)
     return 0
 

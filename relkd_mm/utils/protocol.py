@@ -408,3 +408,46 @@ class Protocol:
                 lines += ['', f'{title}, {split}:', '',
                           self.table(results, task, split)]
         return '\n'.join(lines) + '\n'
+
+    def plot(self, results, path, split='test'):
+        """Per task, each arm's ``split`` top-1: mean +- std bars and the
+        seeds as dots (baselines grey)."""
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        key = f'{split}_top1'
+        tasks = [t for t in ('main', 'cross')
+                 if any(a.task == t and results.get(a.name)
+                        for a in self.arms)]
+        fig, axes = plt.subplots(
+            1, len(tasks), squeeze=False,
+            figsize=(1.2 * len(self.arms) + 2, 3.6),
+            gridspec_kw=dict(width_ratios=[
+                sum(a.task == t for a in self.arms) for t in tasks]))
+        for ax, task in zip(axes[0], tasks):
+            arms = [a for a in self.arms if a.task == task and
+                    any(r.get(key) is not None
+                        for r in results.get(a.name, {}).values())]
+            values = []
+            for i, arm in enumerate(arms):
+                seeds = [r[key] for r in results[arm.name].values()
+                         if r.get(key) is not None]
+                values += seeds
+                stats = mean_std(seeds)
+                base = arm.name in BASELINES[task]
+                ax.bar(i, stats['mean'], yerr=stats['std'], capsize=4,
+                       alpha=0.6, color='tab:gray' if base else 'tab:blue')
+                ax.plot([i] * len(seeds), seeds, 'k.', ms=4)
+            ax.set_xticks(range(len(arms)))
+            ax.set_xticklabels([a.name for a in arms], rotation=25,
+                               ha='right', fontsize=8)
+            if values:
+                ax.set_ylim(min(values) - 1.5, max(values) + 1)
+            ax.set_ylabel(f'{split} top-1 (%)')
+            ax.set_title('ten classes' if task == 'main' else
+                         'cross-task (classes 5-9)', fontsize=9)
+        fig.suptitle(f'fmnist-lowdata: mean +- std over seeds {self.seeds}'
+                     ' (grey: baselines)', fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)

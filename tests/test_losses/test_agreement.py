@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 
 import relkd_mm  # noqa: F401  (compat patches before any mm* import)
-from relkd_mm.models.losses import (RefilledClassifierLoss,
-                                    RefilledTupleLoss, RRDLoss, VRMLoss)
+from relkd_mm.models.losses import (RefilledClassifierLoss, RefilledTupleLoss,
+                                    RRDLoss, VRMLoss)
 from tests.test_losses.test_vrm_loss import naive_edges
 
 
