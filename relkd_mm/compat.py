@@ -444,6 +444,9 @@ def patch_strict_checkpoint_loading():
     MMEngine loads the checkpoint's scheduler state over the config's
     (resuming with a longer cosine keeps the learning rate frozen) and
     another optimizer's state fails inside torch (``KeyError: 'step'``).
+    Only a longer ``max_epochs`` on the same schedule (a scheduler's
+    default ``end``) is made to work: the config's ``end`` replaces the
+    checkpoint's, logged, as an uninterrupted longer run would have it.
     Upstream: none found.
 
     A resumed checkpoint's ``meta['config']`` is dropped (logged): MMEngine
@@ -631,9 +634,11 @@ def _patch_runner_strict_loading(runner_cls):
         outer = _STRICT_POLICY
         _STRICT_POLICY = dict(resume=True)
         try:
-            return original_resume(self, *args, **kwargs)
+            resumed = original_resume(self, *args, **kwargs)
         finally:
             _STRICT_POLICY = outer
+        _extend_resumed_schedules(self)
+        return resumed
 
     @functools.wraps(original_to_model)
     def checked_to_model(model, checkpoint, strict=False, logger=None,
@@ -708,7 +713,7 @@ def _check_resume_matches_config(runner, checkpoint, filename):
     frozen), and another optimizer's state fails inside torch
     (``KeyError: 'step'``)."""
     from mmengine.optim import OptimWrapper
-    problems = []
+    problems, ends = [], {}
     wrapper = getattr(runner, 'optim_wrapper', None)
     saved = checkpoint.get('optimizer')
     if isinstance(wrapper, OptimWrapper) and isinstance(saved, dict) and \
@@ -735,25 +740,52 @@ def _check_resume_matches_config(runner, checkpoint, filename):
                     if k not in _SCHEDULER_PROGRESS}
             theirs = {k: v for k, v in state.items()
                       if k not in _SCHEDULER_PROGRESS}
+            # `end` alone may differ: a scheduler without one ends at
+            # max_epochs, so training longer on the same schedule moves it;
+            # the config's end is adopted after the state is loaded.
             differ = [f'{k}: {theirs.get(k, "-")!r} in the checkpoint, '
                       f'{ours.get(k, "-")!r} in the config'
                       for k in sorted(set(ours) | set(theirs))
-                      if ours.get(k) != theirs.get(k)]
+                      if k != 'end' and ours.get(k) != theirs.get(k)]
             if differ:
                 unit = ' (steps are iterations: convert_to_iter_based)' \
                     if not ours.get('by_epoch', True) else ''
-                end = (' (a scheduler without `end` ends at train_cfg.'
-                       'max_epochs, so a longer max_epochs changes it)'
-                       if ours.get('end') != theirs.get('end') else '')
                 problems.append(
                     f'param_scheduler[{i}] '
                     f'({type(scheduler).__name__}){unit} differs: '
-                    + '; '.join(differ) + end
+                    + '; '.join(differ)
                     + '. MMEngine would keep the checkpoint\'s schedule')
+            elif ours.get('end') != theirs.get('end'):
+                ends[i] = (theirs.get('end'), ours.get('end'))
     if problems:
         raise ResumeConfigError(
             f'resume from {filename!r}: ' + '; '.join(problems) + '. '
             + _FIX.format(filename))
+    runner._relkd_mm_resume_ends = ends
+
+
+def _extend_resumed_schedules(runner):
+    """After ``Runner.resume`` loaded the schedulers' states: give those
+    whose only change is ``end`` (a longer ``max_epochs``) the config's, so
+    that the schedule goes on instead of freezing the learning rate where
+    the checkpoint's run stopped."""
+    ends = getattr(runner, '_relkd_mm_resume_ends', None) or {}
+    runner._relkd_mm_resume_ends = None
+    for i, (old, new) in ends.items():
+        scheduler = runner.param_schedulers[i]
+        # MMEngine counts every step in _global_step but updates the value
+        # only while it is below `end`: the steps the shorter run took at
+        # or past its end are replayed, as the longer run updated there.
+        done = scheduler._global_step
+        replay = max(0, min(done, new - 1) - old + 1) if new > old else 0
+        scheduler.end = new
+        scheduler._global_step = done - replay
+        for _ in range(replay):
+            scheduler.step()
+        runner.logger.info(
+            f'resume: param_scheduler[{i}] ({type(scheduler).__name__}) '
+            f'now ends at step {new} as the config says (the checkpoint\'s '
+            f'run ended it at {old}); the same schedule goes on.')
 
 
 def _drop_executable_config(checkpoint, filename):

@@ -23,6 +23,7 @@ REQUIRED = [
     'test_runner/test_atomic_checkpoints.py::test_full_disk_names_the_work_dir_and_leaves_nothing_partial',  # noqa: E501
     'test_runner/test_resume_changes.py::test_longer_schedule_on_resume_is_refused',  # noqa: E501
     'test_runner/test_resume_changes.py::test_other_optimizer_type_on_resume_is_refused',  # noqa: E501
+    'test_runner/test_resume_changes.py::test_longer_training_on_the_same_schedule_goes_on',  # noqa: E501
     'test_errors/test_input_errors.py::test_flat_image_rows_are_an_error',
     'test_errors/test_input_errors.py::test_empty_dataset',
     'test_errors/test_input_errors.py::test_image_channels_differ_from_in_channels',  # noqa: E501

@@ -16,15 +16,13 @@ _RUNS = itertools.count()
 def fmnist_options(root, epochs=1, batch=16, t_max=None):
     """``--cfg-options`` for a tiny, fast run on the generated data.
 
-    The schedule ends at epoch 3 whatever ``epochs`` (MMEngine would end
-    it at ``max_epochs``), so that a resume with more epochs keeps it: a
-    changed schedule is refused on resume. ``t_max``: the quick start's
-    cosine ``T_max`` (epochs); None keeps the config's (3)."""
+    ``t_max``: the quick start's cosine ``T_max`` (epochs); None keeps the
+    config's (3), so that a resume with more epochs keeps the schedule (a
+    changed one is refused on resume)."""
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     return [*(f'{d}.dataset.data_root={root}' for d in loaders),
             f'train_dataloader.batch_size={batch}',
             f'train_cfg.max_epochs={epochs}',
-            'param_scheduler.end=3',
             *([f'param_scheduler.T_max={t_max}'] if t_max else []),
             'default_hooks.logger.interval=1', 'randomness.seed=0',
             # One logger and visualizer per run (they are named instances).

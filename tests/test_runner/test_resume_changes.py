@@ -35,6 +35,30 @@ def test_longer_schedule_on_resume_is_refused(one_epoch):
     assert 'Epoch(train) [2]' not in log_text(work)
 
 
+def test_longer_training_on_the_same_schedule_goes_on(one_epoch, tmp_path):
+    """max_epochs 1 -> 2 alone moves the scheduler's default end: the
+    resumed run ends where an uninterrupted 2-epoch run does (MMEngine kept
+    the checkpoint's end and froze the learning rate)."""
+    import shutil
+
+    from relkd_mm.runner.checkpoint import load_checkpoint_file
+    root, work = one_epoch
+    resumed = tmp_path / 'resumed'
+    shutil.copytree(work, resumed)
+    train(STUDENT, resumed, '--resume', resumed / 'epoch_1.pth',
+          options=fmnist_options(root, epochs=2, t_max=1))
+    assert 'now ends at step 4 as the config says' in log_text(resumed)
+    straight = tmp_path / 'straight'
+    train(STUDENT, straight, options=fmnist_options(root, epochs=2, t_max=1))
+    a, b = (load_checkpoint_file(str(w / 'epoch_2.pth'))
+            for w in (resumed, straight))
+    assert a['optimizer']['param_groups'][0]['lr'] == pytest.approx(
+        b['optimizer']['param_groups'][0]['lr'], rel=1e-6)
+    for key in ('end', 'last_step', '_global_step'):
+        assert a['param_schedulers'][0][key] == \
+            b['param_schedulers'][0][key], key
+
+
 def test_other_optimizer_type_on_resume_is_refused(one_epoch, tmp_path):
     root, work = one_epoch
     config = tmp_path / 'adamw.py'
