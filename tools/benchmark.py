@@ -81,6 +81,10 @@ def parse_args(argv=None):
         help='protocol only: validation split only (tuning); the test set '
         'is left for the final configurations')
     parser.add_argument(
+        '--report-only', action='store_true',
+        help='protocol only: train and test nothing; report the runs that '
+        'are finished')
+    parser.add_argument(
         '--stage-split', type=float, nargs='+', metavar='SHARE',
         help='protocol only: shares of the student epochs of each stage of '
         'a staged method (e.g. 0.25 0.75); options addressed to one stage '
@@ -430,7 +434,7 @@ def run_protocol(args):
         log=lambda msg: print_log(msg, logger=logger),
         val_size=args.val_size or protocol.VAL_SIZE,
         stage_split=args.stage_split)
-    teachers, results = runner.run()
+    teachers, results = runner.run(report_only=args.report_only)
     report = runner.report(teachers, results)
     name = 'results' if runner.test else 'validation'
     key = hashlib.sha1(json.dumps(

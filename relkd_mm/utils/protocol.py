@@ -211,9 +211,10 @@ class Protocol:
         self.prepare = protocol_cfg_hook(train_size, data_root, val_size)
 
     # -- teachers -----------------------------------------------------
-    def teacher(self, key):
-        """The cached teacher checkpoint of ``key`` (trained on first use),
-        checked against its recorded sha256."""
+    def teacher(self, key, train=True):
+        """The cached teacher checkpoint of ``key`` (trained on first use;
+        None without ``train`` when it is not cached), checked against its
+        recorded sha256."""
         cfg = osp.join(CFG_DIR, TEACHERS[key])
         tag = hashlib.sha1(open(cfg, 'rb').read()).hexdigest()[:8]
         if (self.val_size, self.data_root) != (VAL_SIZE, DEBIAN_FASHION_MNIST):
@@ -229,6 +230,8 @@ class Protocol:
                 return info
             self.log(f'teacher {key}: {info["checkpoint"]} is missing or '
                      'does not match its sha256: training it again.')
+        if not train:
+            return None
         self.log(f'teacher {key}: training {osp.relpath(cfg, REPO)} once '
                  f'(cached in {work_dir})...')
         result = train_and_test(
@@ -328,14 +331,30 @@ class Protocol:
         os.replace(done + '.tmp', done)
         return result, how
 
-    def run(self, progress=None):
+    def finished(self, arm, seed, teachers):
+        """The result of a finished run, or None."""
+        path = osp.join(self.run_dir(arm, seed, teachers), 'result.json')
+        if not osp.isfile(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def run(self, progress=None, report_only=False):
         """Every arm x seed (seed-major, so that an interrupted protocol
-        has every arm's first seeds); returns the results by arm name."""
-        teachers = {key: self.teacher(key) for key in
-                    {a.teacher for a in self.arms if a.teacher}}
+        has every arm's first seeds); returns the results by arm name.
+        ``report_only``: train and test nothing, collect finished runs."""
+        teachers = {key: self.teacher(key, train=not report_only)
+                    for key in {a.teacher for a in self.arms if a.teacher}}
         results = {arm.name: {} for arm in self.arms}
         for seed in self.seeds:
             for arm in self.arms:
+                if report_only:
+                    if arm.teacher and teachers[arm.teacher] is None:
+                        continue  # its teacher was never trained
+                    result = self.finished(arm, seed, teachers)
+                    if result is not None:
+                        results[arm.name][seed] = result
+                    continue
                 start = time.time()
                 result, how = self.run_one(arm, seed, teachers)
                 results[arm.name][seed] = result
@@ -395,6 +414,8 @@ class Protocol:
             'Paired differences over the same seeds, 95% t interval; '
             "'(noise)': the interval contains 0.", '']
         for key, info in sorted(teachers.items()):
+            if info is None:
+                continue
             lines.append(f'Teacher {key} ({info["config"]}): val '
                          f'{info["val_top1"]:.2f}, test '
                          f'{info["test_top1"]:.2f}, sha256 '
@@ -405,8 +426,9 @@ class Protocol:
             if not any(a.task == task for a in self.arms):
                 continue
             for split in (('val', 'test') if self.test else ('val', )):
-                lines += ['', f'{title}, {split}:', '',
-                          self.table(results, task, split)]
+                table = self.table(results, task, split)
+                if table.count('\n') > 2:  # rows beyond the header
+                    lines += ['', f'{title}, {split}:', '', table]
         return '\n'.join(lines) + '\n'
 
     def plot(self, results, path, split='test'):

@@ -83,3 +83,7 @@ def test_final_command_tests_the_tuned_runs_once(tuned, tool):
     mtimes = {p: os.stat(p).st_mtime_ns for p in after}
     run(tool, tuned['tmp'])
     assert {p: os.stat(p).st_mtime_ns for p in after} == mtimes
+    # --report-only collects the finished runs of a larger selection.
+    proc = run(tool, tuned['tmp'], '--report-only', '--seeds', 0, 1, 2)
+    assert {p: os.stat(p).st_mtime_ns for p in after} == mtimes
+    assert '| KD | ' in proc.stdout and ': trained' not in proc.stdout
