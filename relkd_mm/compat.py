@@ -10,7 +10,8 @@ Two kinds, one function each, each with the reason and the upstream issue:
   teachers, resume that changes the run), 8-10 (errors that do not name the
   key, the value, the loss or the file), 12 (checkpoints a kill or a full
   disk destroys), 13 (empty or missing data sets), 14 (image channels),
-  15 (ignored top-level config keys).
+  15 (ignored top-level config keys), 16 (``CRDLoss`` ignores its
+  ``loss_weight``).
 
 Each patch
 
@@ -1787,6 +1788,46 @@ def _used_in(value, containers, depth=0):
     return False
 
 
+# ---------------------------------------------------------------------------
+# 16. mmrazor: CRDLoss ignores its loss_weight.
+# ---------------------------------------------------------------------------
+def patch_crd_loss_weight():
+    """Apply ``CRDLoss``'s ``loss_weight``.
+
+    Why: mmrazor 1.0.0's ``CRDLoss.__init__`` stores ``loss_weight`` and
+    its ``forward`` returns ``s_loss + t_loss`` without it
+    (``mmrazor/models/losses/crd_loss.py``): the CRD baseline's
+    ``loss_weight=0.8`` (RepDistiller's ``-b 0.8``,
+    ``configs/kd/crd_resnet32x4_resnet8x4_1xb64_cifar100.py``) trains as
+    1.0, so the baseline compared against RRD is not the published one, and
+    ``loss_weight=0`` does not switch CRD off. Every other MMRazor loss
+    multiplies by its weight. Upstream: none found (the defect is still in
+    mmrazor's main branch).
+
+    Fix: ``CRDLoss.forward`` returns ``loss_weight`` times the original
+    value. Applied only where the original ``forward`` does not read
+    ``self.loss_weight``.
+    """
+    import functools
+    import inspect
+
+    from mmrazor.models.losses import CRDLoss
+    forward = CRDLoss.forward
+    if getattr(forward, '_relkd_mm_patched', False) or \
+            'loss_weight' in inspect.getsource(forward):
+        return
+
+    @functools.wraps(forward)
+    def weighted_forward(self, s_feats, t_feats, data_samples):
+        return self.loss_weight * forward(self, s_feats, t_feats,
+                                          data_samples)
+
+    weighted_forward._relkd_mm_patched = True
+    _UNPATCHED.setdefault('CRDLoss.forward', forward)
+    CRDLoss.forward = weighted_forward
+    _mark('crd_loss_weight')
+
+
 def apply_all():
     """Apply every patch whose breakage is present; safe to call again."""
     patch_torchvision_fake_kernels()
@@ -1805,6 +1846,7 @@ def apply_all():
     patch_dataset_errors()
     patch_input_channel_check()
     patch_unknown_config_keys()
+    patch_crd_loss_weight()
     return list(APPLIED)
 
 
@@ -1818,6 +1860,7 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
            'patch_dataset_errors', 'patch_input_channel_check',
            'patch_unknown_config_keys', 'unknown_config_keys',
+           'patch_crd_loss_weight',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
            'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
            'NonFiniteTeacherError']
