@@ -90,6 +90,10 @@ def parse_args(argv=None):
         'a staged method (e.g. 0.25 0.75); options addressed to one stage '
         'are given as --cfg-options stage2.KEY=VALUE')
     parser.add_argument(
+        '--ablations', action='store_true',
+        help='protocol only: also the ablation rows (VRM in the paper\'s '
+        'order; RRD and VRM with and without KD), with a table each')
+    parser.add_argument(
         '--val-size', type=int, default=None,
         help='protocol only: held-out validation images (the protocol\'s '
         'is 10000; smaller only for smoke tests on tiny data)')
@@ -137,8 +141,8 @@ def parse_args(argv=None):
         parser.error(f'--protocol {args.protocol} defines its data, test '
                      'set and teacher: drop --config, --test-size, '
                      '--teacher-ckpt and --dataset.')
-    if args.no_test and not args.protocol:
-        parser.error('--no-test needs --protocol.')
+    if (args.no_test or args.ablations) and not args.protocol:
+        parser.error('--no-test and --ablations need --protocol.')
     if args.dataset != 'fashion-mnist' and not args.config:
         parser.error(f'--dataset {args.dataset} needs the methods\' configs: '
                      'pass --config NAME=CONFIG for each method.')
@@ -417,13 +421,12 @@ def run_protocol(args):
         file_mode='a')
     arms = protocol.ARMS
     if args.methods:
-        wanted = [m.lower() for m in args.methods]
-        arms = [a for a in arms if a.name.lower() in wanted]
-        unknown = set(wanted) - {a.name.lower() for a in arms}
-        if unknown:
-            raise SystemExit(f'--methods {sorted(unknown)}: not a row of the '
-                             f'protocol; rows are '
-                             f'{[a.name for a in protocol.ARMS]}.')
+        try:
+            arms = protocol.arms_named(args.methods)
+        except ValueError as err:
+            raise SystemExit(f'--methods {err}') from None
+    if args.ablations:
+        arms = protocol.with_ablations(arms)
     data_root = args.data_root or DEBIAN_FASHION_MNIST
     ensure_fashion_mnist(data_root)
     runner = protocol.Protocol(

@@ -88,9 +88,52 @@ ARMS = [
         (0.5, 0.5), 'classes0-4', 'cross',
         'teacher of classes 0-4, student of 5-9'),
 ]
+#: What each part of a method adds (``--ablations``): the paper's VRM
+#: ablation order, each row the preset minus what the later rows add, and
+#: MMRazor's KD mixed into each relational method.
+ABLATION_ARMS = [
+    Arm('VRM: inter-sample graph',
+        ('vrm-ablation-is_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
+        None, 'main', 'ablation', 'real views only, no pruning'),
+    Arm('VRM: + inter-class graph',
+        ('vrm-ablation-is-ic_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
+        None, 'main', 'ablation', 'real views only, no pruning'),
+    Arm('VRM: + virtual views',
+        ('vrm-ablation-is-ic-virtual_wrn-16-2_resnet8_1xb64_fmnist-lowdata'
+         '.py', ), None, 'main', 'ablation', 'no pruning'),
+    Arm('VRM+KD', ('vrm-kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
+        None, 'main', 'ablation', 'VRMLoss + KLDivergence'),
+]
+#: The ablation tables: rows in order, each compared with the row before.
+ABLATIONS = {
+    'VRM, in the paper\'s ablation order (+ pruning: the VRM preset)': (
+        'student alone', 'VRM: inter-sample graph',
+        'VRM: + inter-class graph', 'VRM: + virtual views', 'VRM'),
+    'RRD alone and with KD': ('KD', 'RRD', 'RRD+KD'),
+    'VRM alone and with KD': ('KD', 'VRM', 'VRM+KD'),
+}
 #: The reference rows of each table (paired differences against them).
 BASELINES = {'main': ('student alone', 'KD'),
              'cross': ('student alone (classes 5-9)', )}
+
+
+def arms_named(names):
+    """The arms of :data:`ARMS` and :data:`ABLATION_ARMS` called
+    ``names`` (case-insensitive), in that order; unknown names raise."""
+    known = {a.name.lower(): a for a in ARMS + ABLATION_ARMS}
+    unknown = [n for n in names if n.lower() not in known]
+    if unknown:
+        raise ValueError(f'{unknown}: not a row of the protocol; rows are '
+                         f'{list(a.name for a in ARMS + ABLATION_ARMS)}.')
+    return [known[n.lower()] for n in names]
+
+
+def with_ablations(arms):
+    """``arms`` plus every row the ablation tables need."""
+    names = [a.name for a in arms]
+    for rows in ABLATIONS.values():
+        names += [n for n in rows if n not in names]
+    return arms_named(names)
 
 
 def slug(name):
@@ -403,6 +446,31 @@ class Protocol:
         return markdown_table(headers, rows,
                               'l' + 'r' * (len(headers) - 1))
 
+    def ablation_table(self, results, rows, split):
+        """One ablation table: ``rows`` (arm names) in order, each with its
+        paired difference against the row before (what the step adds)."""
+        key = f'{split}_top1'
+        notes = {a.name: a.note for a in ARMS + ABLATION_ARMS}
+        present = [n for n in rows if any(
+            r.get(key) is not None for r in results.get(n, {}).values())]
+        if len(present) < 2:
+            return None
+        out, previous = [], None
+        for name in present:
+            values = {s: r[key] for s, r in results[name].items()
+                      if r.get(key) is not None}
+            stats = mean_std(values.values())
+            step = '-' if previous is None else format_difference(
+                paired_difference(values, previous[1]))
+            out.append([name, f'{stats["mean"]:.2f} +- {stats["std"]:.2f}',
+                        step if previous is None else
+                        f'{step} (vs {previous[0]})', len(values),
+                        notes[name]])
+            previous = (name, values)
+        return markdown_table(
+            ['row', f'{split} top-1', 'step: vs the row before [95% CI]',
+             'seeds', 'what it is'], out, 'lrrrl')
+
     def report(self, teachers, results):
         lines = [
             f'fmnist-lowdata protocol: students on the first '
@@ -429,6 +497,11 @@ class Protocol:
                 table = self.table(results, task, split)
                 if table.count('\n') > 2:  # rows beyond the header
                     lines += ['', f'{title}, {split}:', '', table]
+        for title, rows in ABLATIONS.items():
+            for split in (('val', 'test') if self.test else ('val', )):
+                table = self.ablation_table(results, rows, split)
+                if table is not None:
+                    lines += ['', f'Ablation: {title}, {split}:', '', table]
         return '\n'.join(lines) + '\n'
 
     def plot(self, results, path, split='test'):

@@ -77,7 +77,7 @@ def test_teacher_and_students_never_see_validation_or_test(indexed_fmnist):
     assert seen == list(range(60))  # every teacher image, no indices
     assert not set(seen) & set(val) and len(val) == protocol.VAL_SIZE
     assert test.split == 'test' and len(test) == 30
-    for arm in protocol.ARMS:
+    for arm in protocol.ARMS + protocol.ABLATION_ARMS:
         for name in arm.configs:
             cfg = prepared(name, 20, indexed_fmnist, False)
             train = build(cfg.train_dataloader)
@@ -118,3 +118,58 @@ def test_stage_epochs_share_the_student_budget():
     assert protocol.stage_epochs(single, 8) == [8]
     with pytest.raises(ValueError, match='cannot be split'):
         protocol.stage_epochs(refilled._replace(stage_epochs=(0.9, 0.1)), 1)
+
+
+def _vrm_cfg(name):
+    cfg = Config.fromfile(osp.join(protocol.CFG_DIR, name))
+    loss = cfg.model.distiller.distill_losses.loss_vrm
+    views = cfg.train_dataloader.dataset.pipeline[0]['type'] == 'MultiView'
+    return cfg, loss, views
+
+
+def test_vrm_ablation_rows_remove_one_part_each():
+    """Each ablation row is the VRM preset minus what the later rows add,
+    with every other value (weights, warm-up, schedule) the preset's."""
+    rows = {a.name: a.configs[0] for a in protocol.ABLATION_ARMS}
+    preset, preset_loss, preset_views = _vrm_cfg(
+        'vrm_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py')
+    assert preset_views and preset.model.type == 'VRMDistill'
+    expected = {
+        'VRM: inter-sample graph': (False, 0.0, 'none'),
+        'VRM: + inter-class graph': (False, preset_loss.ic_weight, 'none'),
+        'VRM: + virtual views': (True, preset_loss.ic_weight, 'none'),
+    }
+    for name, (views, ic_weight, prune) in expected.items():
+        cfg, loss, has_views = _vrm_cfg(rows[name])
+        assert has_views == views, name
+        assert cfg.model.type == ('VRMDistill' if views else
+                                  'SingleTeacherDistill'), name
+        assert (loss.ic_weight, loss.prune) == (ic_weight, prune), name
+        rest = {k: v for k, v in loss.items() if k not in
+                ('ic_weight', 'prune')}
+        assert rest == {k: v for k, v in preset_loss.items() if k not in
+                        ('ic_weight', 'prune')}, name
+        assert cfg.custom_hooks == preset.custom_hooks, name
+        assert cfg.train_cfg == preset.train_cfg, name
+        assert cfg.train_dataloader.drop_last, name
+    names = [n for rows in protocol.ABLATIONS.values() for n in rows]
+    assert {a.name for a in protocol.with_ablations([])} == set(names)
+
+
+def test_ablation_table_steps_are_paired_against_the_row_before(tmp_path):
+    from relkd_mm.utils.report import format_difference, paired_difference
+    runner = protocol.Protocol(str(tmp_path), str(tmp_path), test=False)
+    seeds = {'student alone': [80.0, 81.0, 79.5],
+             'VRM: inter-sample graph': [81.0, 81.5, 80.0],
+             'VRM: + inter-class graph': [82.0, 82.5, 81.9]}
+    results = {name: {s: dict(val_top1=v) for s, v in enumerate(values)}
+               for name, values in seeds.items()}
+    rows = protocol.ABLATIONS[next(iter(protocol.ABLATIONS))]
+    table = runner.ablation_table(results, rows, 'val').splitlines()
+    assert len(table) == 2 + 3  # rows without results are left out
+    step = format_difference(paired_difference(
+        dict(enumerate(seeds['VRM: + inter-class graph'])),
+        dict(enumerate(seeds['VRM: inter-sample graph']))))
+    assert f'{step} (vs VRM: inter-sample graph)' in table[4]
+    assert table[2].split(' | ')[2] == '-'
+    assert runner.ablation_table(results, ('KD', 'RRD'), 'val') is None
