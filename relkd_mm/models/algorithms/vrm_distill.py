@@ -24,6 +24,42 @@ def _rows(logits, stop):
     return logits[:stop]
 
 
+def _record_both_views(recorders, model, inputs, logits, data_samples):
+    """Make the recorders of per-sample data cover the ``2B`` rows, as
+    ``student_ce='both'`` records them.
+
+    With ``student_ce='real'`` the head's loss module runs on the ``B``
+    real rows only, so a recorder of its inputs (the labels of MMRazor's
+    ``DKDLoss``: ``ModuleInputs`` on ``head.loss_module``, ``data_idx=1``)
+    would hold ``B`` labels beside ``2B`` logit rows: DKD's masks then
+    leave the virtual rows without a target class and its loss is NaN at
+    the first step. Such a record is replaced by the loss module's inputs
+    on all rows, ``(logits, cat([labels, labels]))`` (the labels of a
+    sample are those of both its views; the task loss itself stays on the
+    real rows). A recorder of the network's own inputs (``source=''``, the
+    data samples of MMRazor's ``CRDLoss``), which the real path never
+    calls, records ``(inputs, data_samples * 2)``.
+    """
+    from mmrazor.models.task_modules.recorder import ModuleInputsRecorder
+    loss_module = getattr(getattr(model, 'head', None), 'loss_module', None)
+    for recorder in recorders.recorders.values():
+        if not isinstance(recorder, ModuleInputsRecorder):
+            continue
+        buffer = recorder.data_buffer
+        if recorder.source == '' and not buffer:
+            buffer.append((inputs, list(data_samples) * 2))
+            continue
+        try:
+            module = model.get_submodule(recorder.source)
+        except AttributeError:
+            continue
+        if module is loss_module and loss_module is not None and buffer:
+            record = buffer[-1]
+            target = record[1]
+            buffer[-1] = (logits, torch.cat([target, target]),
+                          *record[2:])
+
+
 @MODELS.register_module()
 class VRMDistill(SingleTeacherDistill):
     """Single-teacher distillation on two views per sample (VRM, Zhang et
@@ -47,9 +83,13 @@ class VRMDistill(SingleTeacherDistill):
       :class:`~mmpretrain.models.ImageClassifier` whose head is a
       ``ClsHead`` that does not override ``loss`` (every linear, stacked
       and vision-transformer head); ``'both'`` runs the student's own
-      ``mode='loss'`` and works with any MMPretrain classifier. A recorder
-      of the labels (``head.loss_module`` inputs) sees ``B`` labels with
-      ``'real'`` and ``2B`` with ``'both'``.
+      ``mode='loss'`` and works with any MMPretrain classifier.
+    * Per-sample data that MMRazor's losses take cover the ``2B`` rows in
+      both modes: a recorder of the labels (``head.loss_module`` inputs,
+      e.g. for ``DKDLoss``) sees the ``2B`` logits and the labels repeated
+      for the virtual rows, a recorder of the network's inputs
+      (``source=''``, e.g. ``CRDLoss``'s data samples) the ``2B`` inputs
+      and the data samples repeated.
 
     Args:
         student_ce (str): ``'real'`` or ``'both'``. Defaults to ``'real'``.
@@ -113,11 +153,13 @@ class VRMDistill(SingleTeacherDistill):
                 f'{len(real)} images per view.')
         return torch.cat([real, virtual]), len(real)
 
-    def _task_loss(self, model, inputs, data_samples, batch):
+    def _task_loss(self, model, inputs, data_samples, batch, recorders):
         if self.student_ce == 'both':
             return model(inputs, list(data_samples) * 2, mode='loss')
         logits = model.head(model.extract_feat(inputs))
-        return model.head._get_loss(_rows(logits, batch), data_samples)
+        losses = model.head._get_loss(_rows(logits, batch), data_samples)
+        _record_both_views(recorders, model, inputs, logits, data_samples)
+        return losses
 
     def loss(self, batch_inputs, data_samples=None):
         """Run teacher and student once each on the ``2B`` views, then the
@@ -131,7 +173,9 @@ class VRMDistill(SingleTeacherDistill):
                 losses.update(
                     add_prefix(
                         self._task_loss(self.teacher, inputs, data_samples,
-                                        batch), 'teacher'))
+                                        batch,
+                                        self.distiller.teacher_recorders),
+                        'teacher'))
             else:
                 with torch.no_grad():
                     self.teacher(inputs, mode='tensor')
@@ -142,7 +186,9 @@ class VRMDistill(SingleTeacherDistill):
                 losses.update(
                     add_prefix(
                         self._task_loss(self.student, inputs, data_samples,
-                                        batch), 'student'))
+                                        batch,
+                                        self.distiller.student_recorders),
+                        'student'))
             elif self.student_trainable:
                 self.student(inputs, mode='tensor')
             else:
