@@ -1866,10 +1866,12 @@ def patch_teacher_evaluation():
 
     Fix (b): ``SingleTeacherDistill`` (hence ``VRMDistill`` and
     ``RefilledDistill``) accepts ``teacher_expected_top1`` (percent, None:
-    no check) and ``teacher_top1_margin`` (points, default 1.0). When the
-    first is set, ``Runner.train`` evaluates the teacher on the validation
-    set after ``load_from``/resume, before the first iteration (random
-    state and model mode left as they were), logs the value and raises
+    no check; ``'metafile'``: the top-1 MMPretrain's metafile gives for the
+    zoo ``teacher_ckpt``) and ``teacher_top1_margin`` (points, default 1.0).
+    When the first is set, ``Runner.train`` evaluates the teacher on the
+    validation set after ``load_from``/resume, before the first iteration
+    (random state and model mode left as they were), logs the value and
+    raises
     :class:`~relkd_mm.runner.teacher_eval.TeacherAccuracyError` naming the
     expected and measured values, the margin and the keys when it is more
     than the margin below; the validation loop reuses that evaluation.
@@ -1906,6 +1908,10 @@ def patch_teacher_evaluation():
         def distill_init(self, *args, teacher_expected_top1=None,
                          teacher_top1_margin=1.0, **kwargs):
             init(self, *args, **kwargs)
+            if teacher_expected_top1 == 'metafile':
+                teacher_expected_top1 = _metafile_expectation(
+                    self, signature.bind(self, *args, **kwargs).arguments.get(
+                        'teacher_ckpt'))
             for key, value in (('teacher_expected_top1',
                                 teacher_expected_top1),
                                ('teacher_top1_margin', teacher_top1_margin)):
@@ -1952,6 +1958,27 @@ def patch_teacher_evaluation():
         train._relkd_mm_teacher_check = True
         Runner.train = train
         _mark('teacher_check')
+
+
+def _metafile_expectation(model, teacher_ckpt):
+    """``teacher_expected_top1='metafile'``: the top-1 that MMPretrain's
+    metafile gives for the zoo checkpoint ``teacher_ckpt``."""
+    from mmengine.logging import print_log
+
+    from relkd_mm.runner.teacher_eval import metafile_top1
+    found = metafile_top1(teacher_ckpt) if teacher_ckpt else None
+    if found is None:
+        raise ConfigValueError(
+            f"{type(model).__name__}: teacher_expected_top1='metafile' "
+            f'looks the teacher_ckpt up in the metafiles of MMPretrain\'s '
+            f'model zoo, but teacher_ckpt={teacher_ckpt!r} is in none of '
+            'them (a zoo URL or a local copy with the same file name is). '
+            'Give the number instead, e.g. model.teacher_expected_top1=74.31 '
+            '(configs/teachers/README.md lists the CIFAR-100 teachers).')
+    top1, where = found
+    print_log(f'teacher_expected_top1={top1} from the metafile {where}',
+              logger='current')
+    return top1
 
 
 def apply_all():

@@ -120,7 +120,7 @@ def test_trainable_teacher_is_evaluated_each_time(fmnist, tmp_path):
     assert calls == [VAL_BATCH] * 8
 
 
-def save_teacher(root, path):
+def save_teacher(path):
     cfg = Config.fromfile(osp.join(REPO, KD))
     torch.manual_seed(3)
     teacher = MODELS.build(cfg.model.teacher)
@@ -129,7 +129,7 @@ def save_teacher(root, path):
 
 
 def test_teacher_check_passes_then_refuses(fmnist, tmp_path):
-    ckpt = save_teacher(fmnist, str(tmp_path / 'teacher.pth'))
+    ckpt = save_teacher(str(tmp_path / 'teacher.pth'))
     options = {'model.teacher_ckpt': ckpt,
                'model.allow_random_teacher': False}
     # Measure (expected 0 always passes) ...
@@ -195,3 +195,19 @@ def test_patch_applied_and_idempotent():
     assert before == (SingleTeacherDistillValLoop.__init__,
                       SingleTeacherDistillValLoop.run,
                       SingleTeacherDistill.__init__, Runner.train)
+
+
+def test_expected_top1_from_the_metafile(tmp_path):
+    """``'metafile'``: the zoo checkpoint's top-1 from MMPretrain's
+    metafiles (a local copy under the zoo's file name counts)."""
+    zoo = tmp_path / 'resnet34_8xb32_in1k_20210831-f257d4e6.pth'
+    save_teacher(str(zoo))  # the quick start's teacher, zoo's name
+    cfg = Config.fromfile(osp.join(REPO, KD))
+    cfg.model.teacher_ckpt = str(zoo)
+    cfg.model.teacher_expected_top1 = 'metafile'
+    assert MODELS.build(cfg.model).teacher_expected_top1 == 73.62
+    other = tmp_path / 'teacher.pth'
+    save_teacher(str(other))
+    cfg.model.teacher_ckpt = str(other)
+    with pytest.raises(compat.ConfigValueError, match='in none of them'):
+        MODELS.build(cfg.model)
