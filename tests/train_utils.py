@@ -1,10 +1,13 @@
 """``tools/train.py`` run in the test's own process (seconds instead of a
 fresh interpreter's import time), on the tiny generated Fashion-MNIST of
 ``tests/test_tools/fmnist_utils.py`` and the quick-start configs."""
+import contextlib
 import glob
+import io
 import itertools
 import os.path as osp
 import runpy
+import subprocess
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -57,3 +60,54 @@ def log_text(work_dir):
         with open(path) as f:
             text += f.read()
     return text
+
+
+def run_inprocess(script, *args, check=True):
+    """``python tools/<script> *args`` in this process (no interpreter
+    start, no re-import of the stack): the script's ``__main__`` with
+    ``sys.argv`` set, its stdout and stderr captured, on one thread as the
+    subprocesses of the tests run (``OMP_NUM_THREADS=1``), so that its
+    numbers equal theirs. Returns a ``subprocess.CompletedProcess`` like
+    ``conftest.run_tool``: ``returncode`` is 1 for an exception (``check``
+    re-raises it), the ``SystemExit`` code otherwise.
+
+    Give train.py runs a unique ``experiment_name`` (see
+    :func:`fmnist_options`): MMEngine's logger and visualizer are named
+    instances, and two runners of one config within a second would share
+    them."""
+    import torch
+    from mmengine.registry import DefaultScope
+    argv = [osp.join(REPO, 'tools', script), *map(str, args)]
+    scopes = set(DefaultScope._instance_dict)
+    saved, threads = sys.argv, torch.get_num_threads()
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    sys.argv = argv
+    torch.set_num_threads(1)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(argv[0], run_name='__main__')
+            except SystemExit as exc:
+                if isinstance(exc.code, int) or exc.code is None:
+                    code = exc.code or 0
+                else:  # sys.exit('message'): printed, status 1
+                    print(exc.code, file=sys.stderr)
+                    code = 1
+            except Exception:
+                if check:
+                    raise
+                import traceback
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv = saved
+        torch.set_num_threads(threads)
+        for name in set(DefaultScope._instance_dict) - scopes:
+            del DefaultScope._instance_dict[name]
+    proc = subprocess.CompletedProcess(argv, code, out.getvalue(),
+                                       err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f'tools/{script} failed ({code}):\n'
+                             f'{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
+    return proc

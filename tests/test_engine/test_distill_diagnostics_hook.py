@@ -9,6 +9,7 @@ import os.path as osp
 import pytest
 
 from tests.test_tools.fmnist_utils import make_fashion_mnist
+from tests.train_utils import run_inprocess
 
 CONFIGS = {
     'kd': 'configs/quickstart/kd_wrn-16-2_resnet8_fmnist.py',
@@ -38,7 +39,7 @@ def fmnist(tmp_path_factory):
 
 
 @pytest.mark.parametrize('method', list(CONFIGS))
-def test_diagnostics_are_logged(method, fmnist, tmp_path, tool, repo_root):
+def test_diagnostics_are_logged(method, fmnist, tmp_path, repo_root):
     cfg = tmp_path / 'cfg.py'
     cfg.write_text(
         f'_base_ = [{osp.join(repo_root, CONFIGS[method])!r}]\n'
@@ -49,9 +50,12 @@ def test_diagnostics_are_logged(method, fmnist, tmp_path, tool, repo_root):
     work = tmp_path / 'work'
     opts = [f'{d}.dataset.data_root={fmnist}' for d in (
         'train_dataloader', 'val_dataloader', 'test_dataloader')]
-    tool('train.py', cfg, '--work-dir', work, '--cfg-options', *opts,
-         'train_dataloader.batch_size=16', 'val_dataloader.batch_size=16',
-         'default_hooks.logger.interval=1', 'randomness.seed=0')
+    # tools/train.py in this process (the hook is tested, not the CLI).
+    run_inprocess('train.py', cfg, '--work-dir', work, '--cfg-options',
+                  *opts, 'train_dataloader.batch_size=16',
+                  'val_dataloader.batch_size=16',
+                  'default_hooks.logger.interval=1', 'randomness.seed=0',
+                  f'experiment_name=diagnostics_{method}')
     rows = scalars(str(work))
     train = [r for r in rows if 'diag/grad.distill.' + (
         'loss_kd' if method == 'kd' else 'loss_' + method.split('_')[0])

@@ -22,6 +22,7 @@ A checkpoint written by 2 processes resumes on 1 (and vice versa) and
 continues with the single process's losses (RandomStateHook warns and keeps
 the fresh seeds, which these deterministic pipelines do not use).
 """
+import itertools
 import json
 import os
 import os.path as osp
@@ -35,6 +36,7 @@ import torch
 
 from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                         trusted_checkpoints)
+from tests.train_utils import run_inprocess
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BATCH = 16  # per process; the single process uses 2 x BATCH
@@ -102,6 +104,9 @@ def write_config(tmp_path, method):
     return str(path)
 
 
+_RUNS = itertools.count()
+
+
 def train(config, work_dir, root, procs, batch, epochs=2, resume=None,
           extra=()):
     opts = [f'{d}.{k}={v}' for d in ('train_dataloader', 'val_dataloader',
@@ -111,18 +116,23 @@ def train(config, work_dir, root, procs, batch, epochs=2, resume=None,
     opts += [f'train_dataloader.batch_size={batch}',
              f'train_cfg.max_epochs={epochs}', 'randomness.seed=0',
              'default_hooks.logger.interval=1', *extra]
-    if procs == 1:
-        cmd = [sys.executable]
-    else:
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
-               f'--nproc_per_node={procs}']
-    cmd += [osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
-            str(work_dir), '--no-validate']
+    args = [config, '--work-dir', str(work_dir), '--no-validate']
     if procs > 1:
-        cmd += ['--launcher', 'pytorch']
+        args += ['--launcher', 'pytorch']
     if resume:
-        cmd += ['--resume', str(resume)]
-    cmd += ['--cfg-options', *opts]
+        args += ['--resume', str(resume)]
+    args += ['--cfg-options', *opts]
+    if procs == 1:
+        # tools/train.py in this process, on one thread as the DDP ranks
+        # (OMP_NUM_THREADS=1): the same maths as a subprocess of its own,
+        # without an interpreter start. A unique name: MMEngine's logger
+        # and visualizer are named instances.
+        proc = run_inprocess('train.py', *args,
+                             f'experiment_name=ddp_single_{next(_RUNS)}')
+        return proc.stdout + proc.stderr
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+           f'--nproc_per_node={procs}',
+           osp.join(REPO, 'tools', 'train.py'), *args]
     env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1',
                PYTHONPATH=REPO)
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,

@@ -6,6 +6,7 @@ optimizer state, loss memories (RRD queue, REFILLED centres) and scheduler.
 
 A later method is covered by adding one entry to METHODS."""
 import glob
+import itertools
 import json
 import os
 import os.path as osp
@@ -20,6 +21,7 @@ import torch
 
 from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                         trusted_checkpoints)
+from tests.train_utils import run_inprocess
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS = 'relkd_mm::_base_/models/cifar100/'
@@ -77,10 +79,17 @@ def environment():
                 PYTHONUNBUFFERED='1')
 
 
-def run(cmd, timeout=300):
-    proc = subprocess.run(cmd, cwd=REPO, env=environment(), text=True,
-                          capture_output=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+_RUNS = itertools.count()
+
+
+def run(cmd):
+    """``cmd`` (a tools/train.py command line) in this process: the same
+    code path as the subprocess, without a second interpreter start. Only
+    the run that is killed needs a process of its own."""
+    assert cmd[0] == sys.executable and cmd[1].endswith('train.py'), cmd
+    # A unique name: MMEngine's logger and visualizer are named instances.
+    proc = run_inprocess('train.py', *cmd[2:],
+                         f'experiment_name=kill_resume_{next(_RUNS)}')
     return proc.stdout + proc.stderr
 
 
