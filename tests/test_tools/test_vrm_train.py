@@ -3,10 +3,13 @@ and resume, and the ImageNet config on a generated folder tree."""
 import os.path as osp
 import re
 
+import pytest
 import torch
 
 from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                         trusted_checkpoints)
+from tests.data_utils import make_cifar100
+from tests.train_utils import run_inprocess
 
 CIFAR_CFG = 'configs/vrm/vrm_resnet32x4_resnet8x4_1xb64_cifar100.py'
 IMAGENET_CFG = 'configs/vrm/r50_mbv2_imagenet.py'
@@ -29,14 +32,22 @@ def vrm_losses(log):
                                          log)]
 
 
-def test_vrm_cifar100_train_and_resume(cifar100_root, tool, tmp_path):
+@pytest.fixture(scope='module')
+def small_cifar100(tmp_path_factory):
+    """64 train, 32 test images (half the shared set): the resnet32x4
+    teacher's forward passes on 2 x B views are most of the time."""
+    return make_cifar100(str(tmp_path_factory.mktemp('cifar100_small')),
+                         num_train=64, num_test=32)
+
+
+def test_vrm_cifar100_train_and_resume(small_cifar100, tool, tmp_path):
     work = str(tmp_path / 'vrm')
     opts = loaders(**{
-        'dataset.data_root': cifar100_root,
+        'dataset.data_root': small_cifar100,
         'num_workers': 0,
         'persistent_workers': False
     }) + [
-        'train_dataloader.batch_size=32', 'model.teacher_ckpt=None',
+        'train_dataloader.batch_size=16', 'model.teacher_ckpt=None',
         'model.allow_random_teacher=True',
         'randomness.seed=0', 'default_hooks.logger.interval=1'
     ]
@@ -48,9 +59,12 @@ def test_vrm_cifar100_train_and_resume(cifar100_root, tool, tmp_path):
     assert re.search(r'teacher\.accuracy/top1: \d', log)
     state1 = state_dict(osp.join(work, 'epoch_1.pth'))
 
-    out = tool('train.py', CIFAR_CFG, '--work-dir', work, '--resume',
-               osp.join(work, 'epoch_1.pth'), '--cfg-options', *opts,
-               'train_cfg.max_epochs=2')
+    # The resume in this process (tools/train.py's CLI and --resume are
+    # tested through subprocesses in test_train_e2e.py).
+    out = run_inprocess('train.py', CIFAR_CFG, '--work-dir', work,
+                        '--resume', osp.join(work, 'epoch_1.pth'),
+                        '--cfg-options', *opts, 'train_cfg.max_epochs=2',
+                        'experiment_name=vrm_cifar100_resume')
     assert 'resumed epoch: 1' in out.stdout + out.stderr
     state2 = state_dict(osp.join(work, 'epoch_2.pth'))
     teacher = [k for k in state2 if k.startswith('teacher.')]
@@ -62,7 +76,7 @@ def test_vrm_cifar100_train_and_resume(cifar100_root, tool, tmp_path):
                            state2['architecture.head.fc.weight'])
 
 
-def test_vrm_r50_mbv2_imagenet_config(imagenet_root, tool, tmp_path):
+def test_vrm_r50_mbv2_imagenet_config(imagenet_root, tmp_path):
     """The exact ImageNet config, the teacher from a locally saved
     checkpoint (no download), on a 4-class folder tree."""
     from mmengine.hub import get_config
@@ -77,7 +91,7 @@ def test_vrm_r50_mbv2_imagenet_config(imagenet_root, tool, tmp_path):
 
     work = str(tmp_path / 'vrm_in1k')
     classes = '[' + ','.join(f'n{c:08d}' for c in range(4)) + ']'
-    out = tool(
+    out = run_inprocess(
         'train.py', IMAGENET_CFG, '--work-dir', work, '--cfg-options',
         *loaders(**{
             'dataset.data_root': imagenet_root,
@@ -87,7 +101,7 @@ def test_vrm_r50_mbv2_imagenet_config(imagenet_root, tool, tmp_path):
             'num_workers': 0,
             'batch_size': 4,
         }), f'model.teacher_ckpt={ckpt}', 'train_cfg.max_epochs=1',
-        'default_hooks.logger.interval=1')
+        'default_hooks.logger.interval=1', 'experiment_name=vrm_in1k')
     log = out.stdout + out.stderr
     assert len(vrm_losses(log)) == 1
     state = state_dict(osp.join(work, 'epoch_1.pth'))
