@@ -5,14 +5,23 @@ Importing the package applies the upstream compatibility patches
 connectors, algorithms and hooks into MMRazor's registries; backbones,
 datasets and transforms into MMPretrain's.
 """
+import warnings
+
 # isort: off
-# The patches must run before anything imports an mm* package.
-from . import compat
+with warnings.catch_warnings():
+    # Known-harmless notices the pinned stack raises while it imports
+    # (relkd_mm.utils.console.HARMLESS): mmengine's use of pkg_resources and
+    # mmcv-lite's missing CUDA op, which no classifier uses.
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+    # The patches must run before anything imports an mm* package.
+    from . import compat
 
-compat.apply_all()
+    compat.apply_all()
 
-from .version import __version__  # noqa: E402
-from . import datasets, engine, models  # noqa: E402,F401
+    from .version import __version__  # noqa: E402
+    from . import datasets, engine, models  # noqa: E402,F401
 # isort: on
 
 __all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']

@@ -90,6 +90,11 @@ def parse_args(argv=None):
         'a staged method (e.g. 0.25 0.75); options addressed to one stage '
         'are given as --cfg-options stage2.KEY=VALUE')
     parser.add_argument(
+        '--export-teacher', metavar='PATH',
+        help='protocol only: also write a weights-only copy of the cached '
+        'main teacher to PATH (how the quick start\'s committed teacher '
+        'was made)')
+    parser.add_argument(
         '--ablations', action='store_true',
         help='protocol only: also the ablation rows (VRM in the paper\'s '
         'order; RRD and VRM with and without KD), with a table each')
@@ -141,8 +146,10 @@ def parse_args(argv=None):
         parser.error(f'--protocol {args.protocol} defines its data, test '
                      'set and teacher: drop --config, --test-size, '
                      '--teacher-ckpt and --dataset.')
-    if (args.no_test or args.ablations) and not args.protocol:
-        parser.error('--no-test and --ablations need --protocol.')
+    if (args.no_test or args.ablations or args.export_teacher) and \
+            not args.protocol:
+        parser.error('--no-test, --ablations and --export-teacher need '
+                     '--protocol.')
     if args.dataset != 'fashion-mnist' and not args.config:
         parser.error(f'--dataset {args.dataset} needs the methods\' configs: '
                      'pass --config NAME=CONFIG for each method.')
@@ -438,6 +445,17 @@ def run_protocol(args):
         val_size=args.val_size or protocol.VAL_SIZE,
         stage_split=args.stage_split)
     teachers, results = runner.run(report_only=args.report_only)
+    if args.export_teacher:
+        info = teachers.get('main') or runner.teacher('main', train=False)
+        if info is None:
+            raise SystemExit('--export-teacher: the main teacher is not '
+                             'trained yet; run without --report-only.')
+        digest = protocol.export_weights(
+            info['checkpoint'], args.export_teacher, config=info['config'],
+            val_top1=info['val_top1'], test_top1=info['test_top1'],
+            source_sha256=info['sha256'])
+        print_log(f'main teacher written to {args.export_teacher} (weights '
+                  f'only), sha256 {digest}', logger=logger)
     report = runner.report(teachers, results)
     name = 'results' if runner.test else 'validation'
     key = hashlib.sha1(json.dumps(
