@@ -9,6 +9,7 @@ import os.path as osp
 import pytest
 
 from tests.test_tools.fmnist_utils import make_fashion_mnist
+from tests.train_utils import run_inprocess
 
 
 @pytest.fixture(scope='module')
@@ -52,16 +53,18 @@ def test_table_plot_and_progress(bench):
     assert osp.isfile(osp.join(folder, 'teacher', 'result.json'))
 
 
-def test_finished_runs_are_skipped(bench, tool):
+def test_finished_runs_are_skipped(bench):
     paths = glob.glob(osp.join(bench['dir'], '*', 'seed*', 'result.json'))
     assert len(paths) == 4
     mtimes = {p: os.stat(p).st_mtime_ns for p in paths}
-    out = tool('benchmark.py', *bench['args'])
+    # The fixture ran the CLI in a subprocess; the reruns run it in this
+    # process (no interpreter start).
+    out = run_inprocess('benchmark.py', *bench['args'])
     assert '4 of 4 runs are finished already: skipped' in out.stdout
     assert {p: os.stat(p).st_mtime_ns for p in paths} == mtimes
 
 
-def test_interrupted_run_resumes(bench, tool):
+def test_interrupted_run_resumes(bench):
     run_dir = osp.join(bench['dir'], 'kd', 'seed1')
     before = _result(osp.join(run_dir, 'result.json'))
     # As if stopped after epoch 1: no result, the last checkpoint epoch 1.
@@ -69,7 +72,7 @@ def test_interrupted_run_resumes(bench, tool):
     os.remove(osp.join(run_dir, 'epoch_2.pth'))
     with open(osp.join(run_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(run_dir, 'epoch_1.pth'))
-    out = tool('benchmark.py', *bench['args'])
+    out = run_inprocess('benchmark.py', *bench['args'])
     assert 'KD seed 1: resumed' in out.stdout
     assert '3 of 4 runs are finished already' in out.stdout
     after = _result(osp.join(run_dir, 'result.json'))
@@ -77,8 +80,10 @@ def test_interrupted_run_resumes(bench, tool):
     assert osp.isfile(osp.join(run_dir, 'epoch_2.pth'))
 
 
-def test_bad_arguments(tool):
-    proc = tool('benchmark.py', '--dataset', 'cifar100', check=False)
+def test_bad_arguments():
+    proc = run_inprocess('benchmark.py', '--dataset', 'cifar100',
+                         check=False)
     assert proc.returncode != 0 and '--config' in proc.stderr
-    proc = tool('benchmark.py', '--methods', 'nosuchmethod', check=False)
+    proc = run_inprocess('benchmark.py', '--methods', 'nosuchmethod',
+                         check=False)
     assert proc.returncode != 0 and 'no row matches' in proc.stderr

@@ -5,6 +5,8 @@ import os.path as osp
 
 import pytest
 
+from tests.train_utils import run_inprocess
+
 
 def test_tiny_benchmark_writes_table_json_and_chart(tool, tmp_path):
     pytest.importorskip('matplotlib')
@@ -36,9 +38,12 @@ def test_tiny_benchmark_writes_table_json_and_chart(tool, tmp_path):
     assert 'verdict' in rows['vrm']
 
 
-def test_unknown_method_and_cpu_amp_are_refused(tool):
-    proc = tool('benchmark_cost.py', '--methods', 'nope', check=False)
+def test_unknown_method_and_cpu_amp_are_refused():
+    # Argument errors: the tool in this process (its CLI runs in a
+    # subprocess above).
+    proc = run_inprocess('benchmark_cost.py', '--methods', 'nope',
+                         check=False)
     assert proc.returncode != 0 and "unknown 'nope'" in proc.stderr
-    proc = tool('benchmark_cost.py', '--amp', check=False)
+    proc = run_inprocess('benchmark_cost.py', '--amp', check=False)
     assert proc.returncode != 0 and '--amp needs --device cuda' in \
         proc.stderr

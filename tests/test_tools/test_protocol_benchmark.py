@@ -12,11 +12,14 @@ import os.path as osp
 import pytest
 
 from tests.test_tools.fmnist_utils import make_fashion_mnist
+from tests.train_utils import run_inprocess
 
 METHODS = ['student alone', 'KD', 'REFILLED']
 
 
 def run(tool, tmp, *extra):
+    """tools/benchmark.py --protocol ...: ``tool`` is conftest's (a
+    subprocess) or :func:`tests.train_utils.run_inprocess`."""
     root = osp.join(tmp, 'fmnist')
     if not osp.isdir(root):
         make_fashion_mnist(root, num_train=96, num_test=32)
@@ -62,9 +65,11 @@ def test_tuning_uses_the_validation_split_only(tuned):
     assert 'vs student alone [95% CI]' in text and 'vs KD [95% CI]' in text
 
 
-def test_final_command_tests_the_tuned_runs_once(tuned, tool):
+def test_final_command_tests_the_tuned_runs_once(tuned):
     before = {p: r['seconds'] for p, r in results(tuned['tmp']).items()}
-    proc = run(tool, tuned['tmp'])
+    # The fixture ran the CLI in a subprocess; the later commands run it
+    # in this process (no interpreter start).
+    proc = run(run_inprocess, tuned['tmp'])
     out = proc.stdout + proc.stderr
     assert 'teacher main: training' not in out  # cached
     assert out.count(': tested, val') == len(before)
@@ -81,9 +86,10 @@ def test_final_command_tests_the_tuned_runs_once(tuned, tool):
                for line in text.splitlines()) == 2
     # A third call changes nothing.
     mtimes = {p: os.stat(p).st_mtime_ns for p in after}
-    run(tool, tuned['tmp'])
+    run(run_inprocess, tuned['tmp'])
     assert {p: os.stat(p).st_mtime_ns for p in after} == mtimes
     # --report-only collects the finished runs of a larger selection.
-    proc = run(tool, tuned['tmp'], '--report-only', '--seeds', 0, 1, 2)
+    proc = run(run_inprocess, tuned['tmp'], '--report-only', '--seeds', 0,
+               1, 2)
     assert {p: os.stat(p).st_mtime_ns for p in after} == mtimes
     assert '| KD | ' in proc.stdout and ': trained' not in proc.stdout
