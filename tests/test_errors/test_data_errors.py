@@ -14,6 +14,7 @@ from mmpretrain.registry import DATASETS
 
 from relkd_mm.compat import CorruptImageError
 from tests.data_utils import make_cifar100, make_imagenet_tree
+from tests.train_utils import run_inprocess
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 
@@ -175,20 +176,22 @@ def test_cifar_pickle_that_runs_code_is_refused(tmp_path):
     assert not osp.exists(sentinel)
 
 
-def test_label_out_of_range_fails_before_training(tmp_path, tool):
+def test_label_out_of_range_fails_before_training(tmp_path):
     """A CIFAR file with label 150 for a 100-class head: tools/train.py
-    stops before the first iteration and names the sample."""
+    (in this process) stops before the first iteration and names the
+    sample."""
     root = make_cifar100(str(tmp_path / 'c'))
     with open(osp.join(root, 'cifar-100-python', 'train'), 'rb') as f:
         labels = pickle.load(f)['fine_labels']
     labels[17] = 150
     rewrite(root, fine_labels=labels)
-    proc = tool('train.py', 'configs/teachers/resnet8_1xb64_cifar100.py',
-                '--work-dir', str(tmp_path / 'work'), '--no-validate',
-                '--cfg-options',
-                f'train_dataloader.dataset.data_root={root}',
-                'train_dataloader.num_workers=0',
-                'train_dataloader.persistent_workers=False', check=False)
+    proc = run_inprocess(
+        'train.py', 'configs/teachers/resnet8_1xb64_cifar100.py',
+        '--work-dir', str(tmp_path / 'work'), '--no-validate',
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'experiment_name=label_out_of_range', check=False)
     assert proc.returncode != 0
     err = proc.stderr
     assert 'TrainCheckHook: sample 17 of the training set LocalCIFAR100' \

@@ -258,8 +258,10 @@ def test_crafted_checkpoint_refused_by_every_safe_path(evil, tmp_path):
         assert not osp.exists(sentinel), name
 
 
-def test_crafted_checkpoint_refused_by_tools(evil, tmp_path, tool,
-                                             cifar100_root):
+def test_crafted_checkpoint_refused_by_tools(evil, tmp_path, cifar100_root):
+    """The tools' ``__main__`` in this process (their CLIs run in
+    subprocesses in tests/test_tools): a refusal is an error exit."""
+    from tests.train_utils import run_inprocess as tool
     path, sentinel = evil
     proc = tool('convert_repdistiller_teacher.py', path,
                 str(tmp_path / 'out.pth'), '--arch', 'resnet8', check=False)
@@ -276,7 +278,8 @@ def test_crafted_checkpoint_refused_by_tools(evil, tmp_path, tool,
                 path, '--work-dir', str(tmp_path / 'test'), '--cfg-options',
                 f'test_dataloader.dataset.data_root={cifar100_root}',
                 'test_dataloader.num_workers=0',
-                'test_dataloader.persistent_workers=False', check=False)
+                'test_dataloader.persistent_workers=False',
+                'experiment_name=crafted_checkpoint_test_py', check=False)
     assert proc.returncode != 0
     assert 'UnsafeCheckpointError' in proc.stderr
     assert not osp.exists(sentinel)
