@@ -5,6 +5,7 @@ import contextlib
 import glob
 import io
 import itertools
+import os
 import os.path as osp
 import runpy
 import subprocess
@@ -111,3 +112,66 @@ def run_inprocess(script, *args, check=True):
         raise AssertionError(f'tools/{script} failed ({code}):\n'
                              f'{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
     return proc
+
+
+def fork_tool(script, *args, env=None, output=None):
+    """Start ``python tools/<script> *args`` as a forked child of this
+    process: a process of its own (its own exit status, killable, its own
+    ``torch.distributed`` group) that starts with this process's imports
+    instead of importing the stack again. Returns the child's pid (wait
+    with :func:`wait_forked`).
+
+    ``env``: variables set in the child only; ``output``: a file name or
+    a file descriptor for the child's stdout and stderr. The child runs
+    on one thread, as the subprocesses of the tests (and since an OpenMP
+    pool does not survive a fork)."""
+    import torch
+    path = osp.join(REPO, 'tools', script)
+    argv = [path, *map(str, args)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        fd = output if isinstance(output, int) else os.open(
+            output or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        sys.stdout = open(1, 'w', buffering=1, closefd=False)
+        sys.stderr = open(2, 'w', buffering=1, closefd=False)
+        os.environ.update(env or {})
+        torch.set_num_threads(1)
+        sys.argv = argv
+        runpy.run_path(path, run_name='__main__')
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def wait_forked(pid, timeout=300):
+    """The exit status of a :func:`fork_tool` child (negative: the signal
+    that killed it), killing it after ``timeout`` seconds."""
+    import time
+    deadline = time.time() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.time() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError(f'forked tool {pid} ran past {timeout} s')
+        time.sleep(0.05)

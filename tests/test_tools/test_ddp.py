@@ -1,6 +1,7 @@
-"""DDP on CPU (gloo, 2 processes through torch.distributed.run and
-tools/train.py --launcher pytorch) against 1 process over the same global
-batch, and checkpoints that cross world sizes.
+"""DDP on CPU (gloo, 2 processes of tools/train.py --launcher pytorch:
+through torch.distributed.run once, forked from the test process with the
+variables torch.distributed.run sets otherwise) against 1 process over the
+same global batch, and checkpoints that cross world sizes.
 
 Where the method's loss is a mean of per-sample terms (KD, RRD with its
 all-gathered memory), 2 processes x B must equal 1 process x 2B: the mean of
@@ -26,6 +27,7 @@ import itertools
 import json
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -36,7 +38,7 @@ import torch
 
 from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                         trusted_checkpoints)
-from tests.train_utils import run_inprocess
+from tests.train_utils import fork_tool, run_inprocess, wait_forked
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BATCH = 16  # per process; the single process uses 2 x BATCH
@@ -107,8 +109,37 @@ def write_config(tmp_path, method):
 _RUNS = itertools.count()
 
 
+def forked_ranks(args, procs, work_dir):
+    """tools/train.py --launcher pytorch on ``procs`` processes forked from
+    this one, with the variables torch.distributed.run gives its workers
+    (env:// rendezvous on a free port): the same ranks without starting
+    and importing ``procs`` + 1 interpreters."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    pids, logs = [], []
+    for rank in range(procs):
+        logs.append(f'{work_dir}_rank{rank}.log')
+        env = dict(RANK=str(rank), LOCAL_RANK=str(rank),
+                   WORLD_SIZE=str(procs), LOCAL_WORLD_SIZE=str(procs),
+                   GROUP_RANK='0', MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT=str(port))
+        pids.append(fork_tool('train.py', *args, env=env,
+                              output=logs[-1]))
+    codes = [wait_forked(pid) for pid in pids]
+    text = ''
+    for path in logs:
+        with open(path) as f:
+            text += f.read()
+    assert codes == [0] * procs, (codes, text[-6000:])
+    return text
+
+
 def train(config, work_dir, root, procs, batch, epochs=2, resume=None,
-          extra=()):
+          extra=(), torchrun=False):
+    """tools/train.py on ``procs`` processes: one in this process, more
+    forked from it (:func:`forked_ranks`) or, with ``torchrun``, through
+    ``python -m torch.distributed.run`` as a user launches them."""
     opts = [f'{d}.{k}={v}' for d in ('train_dataloader', 'val_dataloader',
                                      'test_dataloader')
             for k, v in (('dataset.data_root', root), ('num_workers', 0),
@@ -130,6 +161,8 @@ def train(config, work_dir, root, procs, batch, epochs=2, resume=None,
         proc = run_inprocess('train.py', *args,
                              f'experiment_name=ddp_single_{next(_RUNS)}')
         return proc.stdout + proc.stderr
+    if not torchrun:
+        return forked_ranks(args, procs, work_dir)
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
            f'--nproc_per_node={procs}',
            osp.join(REPO, 'tools', 'train.py'), *args]
@@ -245,7 +278,9 @@ def test_ddp_equals_single_process(method, tmp_path, cifar100_root):
     one, perm, two = tmp_path / 'one', tmp_path / 'perm', tmp_path / 'two'
     train(config, one, cifar100_root, 1, 2 * BATCH)
     train(config, perm, cifar100_root, 1, 2 * BATCH, extra=REORDER)
-    train(config, two, cifar100_root, 2, BATCH)
+    # One DDP run through torch.distributed.run, as a user launches it;
+    # the others forked (the same ranks, no interpreter starts).
+    train(config, two, cifar100_root, 2, BATCH, torchrun=method == 'kd')
     single, ranks1 = rank_losses(one)
     reordered, _ = rank_losses(perm)
     ddp, ranks2 = rank_losses(two)
