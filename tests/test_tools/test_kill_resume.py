@@ -5,6 +5,7 @@ an uninterrupted run with the same seed, and end with the same weights,
 optimizer state, loss memories (RRD queue, REFILLED centres) and scheduler.
 
 A later method is covered by adding one entry to METHODS."""
+import functools
 import glob
 import itertools
 import json
@@ -21,7 +22,7 @@ import torch
 
 from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                         trusted_checkpoints)
-from tests.train_utils import run_inprocess
+from tests.train_utils import fork_tool, run_inprocess, wait_forked
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS = 'relkd_mm::_base_/models/cifar100/'
@@ -93,10 +94,45 @@ def run(cmd):
     return proc.stdout + proc.stderr
 
 
-def run_and_kill(cmd, work_dir, timeout=300):
-    """Start training; SIGKILL it once epoch 2 logs iteration KILL_AT."""
-    proc = subprocess.Popen(cmd, cwd=REPO, env=environment(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+class _Forked:
+    """The part of ``subprocess.Popen`` that :func:`run_and_kill` uses, for
+    tools/train.py forked from this process (:func:`fork_tool`)."""
+
+    def __init__(self, cmd):
+        assert cmd[0] == sys.executable and cmd[1].endswith('train.py')
+        read, write = os.pipe()
+        self.pid = fork_tool('train.py', *cmd[2:],
+                             f'experiment_name=kill_resume_{next(_RUNS)}',
+                             output=write)
+        os.close(write)
+        self.stdout = os.fdopen(read)
+        self.returncode = None
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    kill = functools.partialmethod(send_signal, signal.SIGKILL)
+
+    def poll(self):
+        return self.returncode
+
+    def wait(self):
+        self.returncode = wait_forked(self.pid)
+        self.stdout.close()
+        return self.returncode
+
+
+def run_and_kill(cmd, work_dir, timeout=300, forked=True):
+    """Start training; SIGKILL it once epoch 2 logs iteration KILL_AT.
+
+    ``forked``: the training process is forked from this one (it starts
+    with this process's imports) rather than a fresh interpreter."""
+    if forked:
+        proc = _Forked(cmd)
+    else:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=environment(), text=True,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
     pattern = re.compile(r'Epoch\(train\)\s*\[2\]\[\s*(\d+)/')
     deadline = time.time() + timeout
     output = []
@@ -163,7 +199,9 @@ def test_sigkill_mid_epoch_then_resume(method, tmp_path, cifar100_root):
     run(command(config, straight, opts))
 
     crashed = tmp_path / 'crashed'
-    run_and_kill(command(config, crashed, opts), str(crashed))
+    # One method's crash in a fresh interpreter, as a user's would be.
+    run_and_kill(command(config, crashed, opts), str(crashed),
+                 forked=method != 'kd')
     log = run(command(config, crashed, opts, resume=True))
     assert 'resumed epoch: 1' in log
     # Resume loads through the allow-list like every other path.
