@@ -50,10 +50,10 @@ sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import MMLogger, print_log  # noqa: E402
-from mmengine.utils import ProgressBar  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.utils import protocol  # noqa: E402
+from relkd_mm.utils.console import RunProgress  # noqa: E402
 from relkd_mm.utils.quick_runs import (  # noqa: E402
     RUNS, TEACHER, Method, budget_options, config_paths,
     ensure_fashion_mnist, last_checkpoint, missing_configs, train_and_test)
@@ -217,6 +217,7 @@ class Benchmark:
     """The runs of one budget, their results and the table."""
 
     def __init__(self, args):
+        self.bar = None  # the RunProgress while runs train
         self.args = args
         self.methods = select_methods(args)
         self.sizes, self.data_root, self.options, folder = budget(args)
@@ -244,7 +245,7 @@ class Benchmark:
                                     for k in range(len(method.configs))])
         result = train_and_test(method.name, config_paths(method), work_dir,
                                 options, teacher_ckpt=teacher_ckpt,
-                                resume=True)
+                                resume=True, progress=self.bar)
         result['seed'] = options.get('randomness.seed')
         with open(done, 'w') as f:
             json.dump(result, f, indent=1)
@@ -282,27 +283,26 @@ class Benchmark:
         if len(todo) < len(runs):
             self.log(f'{len(runs) - len(todo)} of {len(runs)} runs are '
                      'finished already: skipped.')
-        teacher_ckpt = self.teacher() if todo else None
         failed = []
-        progress = ProgressBar(len(todo)) if todo else None
-        for method, seed in todo:
-            options = dict(self.options, **{'randomness.seed': seed})
-            try:
-                result, how = self._train(method, self.run_dir(method, seed),
-                                          options, teacher_ckpt)
-            except Exception:  # report, keep the other runs going
-                failed.append((method.name, seed))
-                progress.file.write('\n')
-                self.log(f'{method.name} seed {seed} failed:\n'
-                         f'{traceback.format_exc()}', logging.ERROR)
-            else:
-                progress.file.write('\n')
-                self.log(f'{method.name} seed {seed}: {how}, top-1 '
-                         f'{result["top1"]:.2f} in {result["seconds"]:.0f} s')
-            progress.update()
-        if progress is not None:
-            progress.file.write('\n')
-            progress.file.flush()
+        with RunProgress() as self.bar:
+            teacher_ckpt = self.teacher() if todo else None
+            overall = self.bar.progress.add_task('all runs', total=len(todo))
+            for method, seed in todo:
+                options = dict(self.options, **{'randomness.seed': seed})
+                try:
+                    result, how = self._train(
+                        method, self.run_dir(method, seed), options,
+                        teacher_ckpt)
+                except Exception:  # report, keep the other runs going
+                    failed.append((method.name, seed))
+                    self.log(f'{method.name} seed {seed} failed:\n'
+                             f'{traceback.format_exc()}', logging.ERROR)
+                else:
+                    self.log(f'{method.name} seed {seed}: {how}, top-1 '
+                             f'{result["top1"]:.2f} in '
+                             f'{result["seconds"]:.0f} s')
+                self.bar.progress.advance(overall)
+        self.bar = None
         rows = self.collect(methods)
         table = self.table(rows)
         self.write(rows, table)
@@ -444,7 +444,9 @@ def run_protocol(args):
         log=lambda msg: print_log(msg, logger=logger),
         val_size=args.val_size or protocol.VAL_SIZE,
         stage_split=args.stage_split)
-    teachers, results = runner.run(report_only=args.report_only)
+    with RunProgress() as runner.bar:
+        teachers, results = runner.run(report_only=args.report_only)
+    runner.bar = None
     if args.export_teacher:
         info = teachers.get('main') or runner.teacher('main', train=False)
         if info is None:

@@ -265,6 +265,9 @@ class Protocol:
         self.log = log
         self.val_size = val_size
         self.prepare = protocol_cfg_hook(train_size, data_root, val_size)
+        #: A :class:`~relkd_mm.utils.console.RunProgress` while runs train
+        #: (a bar per run, a quiet console), or None.
+        self.bar = None
 
     # -- teachers -----------------------------------------------------
     def teacher(self, key, train=True):
@@ -293,7 +296,7 @@ class Protocol:
         result = train_and_test(
             f'teacher {key}', [cfg], work_dir, {'randomness.seed': 0},
             resume=True, prepare=lambda c: self.prepare(c, True),
-            validate=True, test=True)
+            validate=True, test=True, progress=self.bar)
         ckpt = osp.join(work_dir, 'teacher.pth')
         os.replace(result['checkpoint'], ckpt)
         info = dict(checkpoint=ckpt, sha256=sha256(ckpt),
@@ -365,7 +368,7 @@ class Protocol:
             tested = train_and_test(
                 arm.name, self.config_paths(arm), work_dir, {}, resume=True,
                 prepare=lambda c: self.prepare(c, False), validate=False,
-                test=True, test_only=True)
+                test=True, test_only=True, progress=self.bar)
             result.update(top1=tested['top1'], test_top1=tested['test_top1'],
                           test_seconds=tested['seconds'])
             how = 'tested'
@@ -379,7 +382,8 @@ class Protocol:
                 arm.name, self.config_paths(arm), work_dir, options,
                 teacher_ckpt=teacher, resume=True,
                 prepare=lambda c: self.prepare(c, False),
-                stage_options=stage_options, validate=True, test=self.test)
+                stage_options=stage_options, validate=True, test=self.test,
+                progress=self.bar)
             result.update(seed=seed, stage_epochs=stages)
             how = 'trained'
         with open(done + '.tmp', 'w') as f:

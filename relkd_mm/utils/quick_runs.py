@@ -7,6 +7,7 @@ from the previous stage's last checkpoint (``load_from``), and the last
 stage is tested. Nothing here is specific to a method: a method joins the
 quick start and the benchmark by adding its config(s) to :data:`RUNS`.
 """
+import hashlib
 import json
 import os
 import os.path as osp
@@ -21,6 +22,7 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
 from relkd_mm.runner import trust_checkpoint
+from relkd_mm.utils.console import quiet_console
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(REPO, 'configs', 'quickstart')
@@ -29,6 +31,32 @@ CFG_DIR = osp.join(REPO, 'configs', 'quickstart')
 #: configs/quickstart/, or a tuple of them for a method trained in stages.
 #: ``baseline``: a reference row (the student alone, KD).
 Method = namedtuple('Method', ['name', 'configs', 'note', 'baseline'])
+
+#: The quick start's teacher: the fmnist-lowdata protocol's wrn_16_2
+#: (weights only), committed with its sha256 (checkpoints/fmnist/README.md).
+QUICKSTART_TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
+                              'wrn-16-2_fmnist-lowdata.pth')
+QUICKSTART_TEACHER_SHA256 = \
+    'd5dd7883ebb7e11a7780ac7005a336168fbd0a3481b3435f69a9279230dbe2a7'
+
+
+def committed_teacher(path=QUICKSTART_TEACHER,
+                      sha256=QUICKSTART_TEACHER_SHA256):
+    """``path`` when its sha256 is the recorded one; otherwise a
+    SystemExit naming the file and the fix (a changed, truncated or
+    Git-LFS-pointer file would distil from something else)."""
+    if not osp.isfile(path):
+        sys.exit(f'The quick start\'s teacher {path} is missing: restore it '
+                 '(`git checkout -- checkpoints/`) or pass --train-teacher.')
+    with open(path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != sha256:
+        sys.exit(f'{path} does not match its recorded sha256 '
+                 f'({sha256[:16]}..., the file has {digest[:16]}...): '
+                 'restore it (`git checkout -- checkpoints/`) or pass '
+                 '--train-teacher.')
+    return path
+
 
 TEACHER = Method('teacher (wrn_16_2)', ('teacher_wrn-16-2_fmnist.py', ),
                  'the teacher', False)
@@ -125,10 +153,30 @@ def last_checkpoint(work_dir):
     return path if path and osp.isfile(path) else None
 
 
+def test_checkpoint(name, cfg_path, checkpoint, work_dir, options,
+                    log_level='WARNING', progress=None):
+    """Test a finished model (e.g. a committed teacher) under the same
+    options as the trained rows; returns a result like
+    :func:`train_and_test`'s."""
+    start = time.time()
+    cfg = Config.fromfile(cfg_path)
+    cfg.merge_from_dict(options)
+    cfg.work_dir, cfg.load_from = work_dir, checkpoint
+    cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
+    cfg.log_level = log_level
+    runner = Runner.from_cfg(cfg)
+    if progress is not None:
+        quiet_console(runner.logger)
+    top1 = float(runner.test()['accuracy/top1'])
+    return dict(name=name, configs=[osp.relpath(cfg_path, REPO)], top1=top1,
+                test_top1=top1, checkpoint=checkpoint,
+                seconds=time.time() - start)
+
+
 def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
                    resume=False, log_level='WARNING', prepare=None,
                    stage_options=None, validate=False, test=True,
-                   test_only=False):
+                   test_only=False, progress=None):
     """Train each stage of a method, then evaluate the last one.
 
     Args:
@@ -152,6 +200,9 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
             returned as ``top1``).
         test_only (bool): Train nothing: test the last stage's last
             checkpoint (a run finished before with ``test=False``).
+        progress (RunProgress, optional): Show a progress bar per stage and
+            keep known-harmless upstream messages off the console (they
+            stay in the log file; :mod:`relkd_mm.utils.console`).
 
     Returns:
         dict: ``name``, ``configs``, ``top1`` and ``test_top1`` (test
@@ -189,6 +240,12 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
         elif k > 0:
             cfg.load_from = last_checkpoint(stage_dirs[k - 1])
         runner = Runner.from_cfg(cfg)
+        if progress is not None:
+            quiet_console(runner.logger)
+            if not test_only:
+                runner.register_hook(progress.hook(
+                    name if len(cfg_paths) == 1 else f'{name} ({k + 1}/'
+                    f'{len(cfg_paths)})'))
         if not test_only:
             runner.train()
         if not is_last:

@@ -1,0 +1,58 @@
+"""tools/quickstart.py on a generated Fashion-MNIST: it distils from the
+committed teacher (checked against its sha256, refused when changed), runs
+the student alone beside the chosen methods at the protocol's presets and
+prints each method's gain over the student alone."""
+import os.path as osp
+import re
+import shutil
+
+import pytest
+
+from relkd_mm.utils.quick_runs import (QUICKSTART_TEACHER,
+                                       QUICKSTART_TEACHER_SHA256,
+                                       committed_teacher)
+from tests.test_tools.fmnist_utils import make_fashion_mnist
+
+
+def args(tmp, *extra):
+    root = osp.join(tmp, 'fmnist')
+    if not osp.isdir(root):
+        make_fashion_mnist(root, num_train=64, num_test=32)
+    return ('quickstart.py', '--data-root', root, '--train-size', 64,
+            '--test-size', 32, '--epochs', 2, '--work-dir',
+            osp.join(tmp, 'work'), *extra)
+
+
+def test_committed_teacher_matches_its_record():
+    import hashlib
+    with open(QUICKSTART_TEACHER, 'rb') as f:
+        assert hashlib.sha256(f.read()).hexdigest() == \
+            QUICKSTART_TEACHER_SHA256
+
+
+def test_quickstart_table_has_the_gain_over_the_student_alone(
+        tmp_path, tool):
+    proc = tool(*args(str(tmp_path), '--only', 'REFILLED'))
+    out = proc.stdout
+    rows = {m.group(1).strip(): m for m in re.finditer(
+        r'^\| ([^|]+) \| +([\d.]+) \| +([+-][\d.]+)? *\| +([\d+-]+) \|',
+        out, re.M)}
+    assert set(rows) == {'teacher (wrn_16_2)', 'student alone', 'REFILLED'}
+    alone = float(rows['student alone'].group(2))
+    refilled = float(rows['REFILLED'].group(2))
+    assert float(rows['REFILLED'].group(3)) == pytest.approx(
+        refilled - alone, abs=0.006)
+    assert rows['REFILLED'].group(4) == '1+1'  # the stages share 2 epochs
+    assert 'checkpoints/fmnist/wrn-16-2_fmnist-lowdata.pth' in out
+
+
+def test_a_changed_committed_teacher_is_refused(tmp_path):
+    bad = osp.join(str(tmp_path), 'teacher.pth')
+    shutil.copy(QUICKSTART_TEACHER, bad)
+    assert committed_teacher(bad) == bad
+    with open(bad, 'ab') as f:
+        f.write(b'\0')
+    with pytest.raises(SystemExit, match='does not match its recorded'):
+        committed_teacher(bad)
+    with pytest.raises(SystemExit, match='is missing'):
+        committed_teacher(bad + '.gone')
