@@ -1,12 +1,18 @@
 """Both REFILLED stages end to end through tools/train.py (via
 tools/train_refilled.py) on generated CIFAR-100 files."""
 import os.path as osp
+import subprocess
+import sys
 
+import pytest
 import torch
+
+from tests.train_utils import run_inprocess
 
 CFG = 'configs/refilled/refilled-{}_wrn-40-2_wrn-16-1_1xb128_cifar100.py'
 TASK_CFG = ('configs/refilled/refilled-tpami-{}_wrn-40-2_wrn-16-2_1xb256_'
             'cifar100-task-k50.py')
+FEAT_DIM = 'model.distiller.distill_losses.loss_refilled.feat_dim=64'
 FAST = ['train_dataloader.batch_size=64', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0',
@@ -21,6 +27,33 @@ def data_options(root, nested=False):
                            'test_dataloader')]
 
 
+@pytest.fixture
+def inprocess(monkeypatch):
+    """``inprocess(*args)``: tools/train_refilled.py in this process, its
+    stages' tools/train.py commands too (the tool's CLI and its stage
+    subprocesses are tested by the first run of
+    test_two_stages_and_resume)."""
+    real_run = subprocess.run
+
+    def run(cmd, *args, **kwargs):
+        if list(cmd[:1]) != [sys.executable] or \
+                not str(cmd[1]).endswith('train.py'):
+            return real_run(cmd, *args, **kwargs)
+        proc = run_inprocess('train.py', *cmd[2:])
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        return proc
+
+    def call(*args):
+        monkeypatch.setattr(subprocess, 'run', run)
+        try:
+            return run_inprocess('train_refilled.py', *args)
+        finally:
+            monkeypatch.setattr(subprocess, 'run', real_run)
+
+    return call
+
+
 def centers(path):
     state = torch.load(path, map_location='cpu', weights_only=False)
     prefix = 'distiller.distill_losses.loss_refilled.'
@@ -28,7 +61,7 @@ def centers(path):
             bool(state['state_dict'][prefix + 'centers_ready']))
 
 
-def test_two_stages_and_resume(tool, cifar100_root, tmp_path):
+def test_two_stages_and_resume(tool, inprocess, cifar100_root, tmp_path):
     work = tmp_path / 'run'
     options = [
         *data_options(cifar100_root), *FAST, 'train_cfg.max_epochs=1',
@@ -50,11 +83,10 @@ def test_two_stages_and_resume(tool, cifar100_root, tmp_path):
 
     # Resume stage 2 for one more epoch: the centres come back from the
     # checkpoint instead of a new teacher pass.
-    proc = tool('train_refilled.py', CFG.format('s1'), CFG.format('s2'),
-                '--work-dir', work, '--resume', '--cfg-options', *options,
-                '--stage2-options',
-                'model.distiller.distill_losses.loss_refilled.feat_dim=64',
-                'train_cfg.max_epochs=2')
+    proc = inprocess(CFG.format('s1'), CFG.format('s2'),
+                     '--work-dir', work, '--resume', '--cfg-options',
+                     *options, '--stage2-options', FEAT_DIM,
+                     'train_cfg.max_epochs=2')
     log = proc.stdout + proc.stderr
     assert "centres of ['loss_refilled'] restored" in log
     assert 'computed from' not in log
@@ -62,7 +94,7 @@ def test_two_stages_and_resume(tool, cifar100_root, tmp_path):
     assert ready and torch.equal(first, second)
 
 
-def test_cross_task_disjoint_labels(tool, cifar100_root, tmp_path):
+def test_cross_task_disjoint_labels(inprocess, cifar100_root, tmp_path):
     """Teacher on task k=0, student on the disjoint task k=50: both stages
     run (the teacher's head never sees the student's labels)."""
     small = [
@@ -72,11 +104,11 @@ def test_cross_task_disjoint_labels(tool, cifar100_root, tmp_path):
         'model.teacher.head.in_channels=64',
     ]
     work = tmp_path / 'task'
-    tool('train_refilled.py', TASK_CFG.format('s1'), TASK_CFG.format('s2'),
-         '--work-dir', work, '--cfg-options',
-         *data_options(cifar100_root, nested=True), *FAST, *small,
-         'train_cfg.max_epochs=1', '--stage2-options',
-         'model.distiller.distill_losses.loss_refilled.feat_dim=64')
+    inprocess(TASK_CFG.format('s1'), TASK_CFG.format('s2'),
+              '--work-dir', work, '--cfg-options',
+              *data_options(cifar100_root, nested=True), *FAST, *small,
+              'train_cfg.max_epochs=1', '--stage2-options',
+              'model.distiller.distill_losses.loss_refilled.feat_dim=64')
     ckpt, ready = centers(work / 'stage2' / 'epoch_1.pth')
     assert ready and ckpt.shape == (50, 64)
     assert osp.isfile(work / 'stage1' / 'epoch_1.pth')
