@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tests.test_tools.fmnist_utils import make_fashion_mnist
+from tests.train_utils import run_inprocess
 
 KD_CFG = 'configs/quickstart/kd_wrn-16-2_resnet8_fmnist.py'
 
@@ -30,9 +31,13 @@ def exported(tmp_path_factory, tool):
     tmp = tmp_path_factory.mktemp('export')
     root = make_fashion_mnist(str(tmp / 'fmnist'))
     work = str(tmp / 'kd')
-    tool('train.py', KD_CFG, '--work-dir', work, '--cfg-options',
-         *_data_opts(root), 'train_cfg.max_epochs=1', 'randomness.seed=0',
-         'train_dataloader.batch_size=32', 'model.allow_random_teacher=True')
+    # Training in this process (train.py's CLI is tested in
+    # test_train_e2e.py); test.py and export_student.py as a user runs them.
+    run_inprocess('train.py', KD_CFG, '--work-dir', work, '--cfg-options',
+                  *_data_opts(root), 'train_cfg.max_epochs=1',
+                  'randomness.seed=0', 'train_dataloader.batch_size=32',
+                  'model.allow_random_teacher=True',
+                  'experiment_name=export_kd')
     ckpt = osp.join(work, 'epoch_1.pth')
     distill_top1 = _top1(tool('test.py', KD_CFG, ckpt, '--work-dir',
                               str(tmp / 'test_kd'), '--cfg-options',
@@ -115,15 +120,16 @@ def test_mmpretrain_apis_load_strictly(exported):
         result['pred_label']]
 
 
-def test_test_py_reproduces_student_accuracy(exported, tool):
-    top1 = _top1(tool('test.py', exported['cfg'], exported['ckpt'],
-                      '--work-dir', str(exported['tmp'] / 'test_student')))
+def test_test_py_reproduces_student_accuracy(exported):
+    top1 = _top1(run_inprocess(
+        'test.py', exported['cfg'], exported['ckpt'], '--work-dir',
+        str(exported['tmp'] / 'test_student')))
     assert top1 == exported['distill_top1']
 
 
-def test_export_refuses_a_plain_checkpoint(exported, tool, tmp_path):
-    proc = tool('export_student.py', KD_CFG, exported['ckpt'],
-                str(tmp_path), check=False)
+def test_export_refuses_a_plain_checkpoint(exported, tmp_path):
+    proc = run_inprocess('export_student.py', KD_CFG, exported['ckpt'],
+                         str(tmp_path), check=False)
     assert proc.returncode != 0
     assert "no key starts with 'architecture.'" in proc.stderr
 

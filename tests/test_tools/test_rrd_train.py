@@ -7,6 +7,7 @@ import torch
 
 from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                         trusted_checkpoints)
+from tests.train_utils import run_inprocess
 
 CONFIG = 'configs/rrd/rrd-kd_resnet56_resnet20_1xb64_cifar100.py'
 QUEUE = 200  # 128 images per epoch: the second epoch wraps around the end
@@ -63,9 +64,11 @@ def test_rrd_kd_train_and_resume(cifar100_root, tool, tmp_path):
     resume_dir = str(tmp_path / 'rrd_resume')
     shutil.copytree(work_dir, resume_dir)
     os.remove(osp.join(resume_dir, 'epoch_2.pth'))
-    proc = tool('train.py', CONFIG, '--work-dir', resume_dir, '--resume',
-                osp.join(resume_dir, 'epoch_1.pth'), '--cfg-options',
-                *options(cifar100_root, epochs=2))
+    # In this process (the CLI ran above).
+    proc = run_inprocess('train.py', CONFIG, '--work-dir', resume_dir,
+                         '--resume', osp.join(resume_dir, 'epoch_1.pth'),
+                         '--cfg-options', *options(cifar100_root, epochs=2),
+                         'experiment_name=rrd_kd_resume')
     assert 'resumed epoch: 1' in proc.stdout + proc.stderr
     resumed = state_dict(osp.join(resume_dir, 'epoch_2.pth'))
     for key in ('queue', 'queue_ptr'):
