@@ -104,9 +104,16 @@ def test_error_in_dataloader_workers_surfaces(tree):
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=4, num_workers=2, collate_fn=pseudo_collate,
         timeout=120)
-    with pytest.raises(CorruptImageError, match=repr(corrupt)[1:-1]):
-        for _ in loader:
-            pass
+    batches = iter(loader)
+    try:
+        with pytest.raises(CorruptImageError, match=repr(corrupt)[1:-1]):
+            for _ in batches:
+                pass
+    finally:
+        # Stop the workers now: left to the garbage collector (the
+        # exception's traceback holds the iterator until teardown), their
+        # shutdown waited out 10 s of join timeouts.
+        batches._shutdown_workers()
 
 
 def test_missing_data_root_names_the_path(tmp_path):
