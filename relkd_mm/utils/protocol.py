@@ -85,7 +85,7 @@ ARMS = [
     Arm('REFILLED (classes 5-9)',
         ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py',
          'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py'),
-        (0.5, 0.5), 'classes0-4', 'cross',
+        (0.25, 0.75), 'classes0-4', 'cross',
         'teacher of classes 0-4, student of 5-9'),
 ]
 #: What each part of a method adds (``--ablations``): the paper's VRM
