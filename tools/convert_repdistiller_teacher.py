@@ -24,6 +24,9 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
+from relkd_mm.runner.strict_loading import SHOWN  # noqa: E402
+from relkd_mm.runner.strict_loading import CheckpointMismatchError  # noqa
+from relkd_mm.runner.strict_loading import load_strictly  # noqa: E402
 
 CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
@@ -50,12 +53,6 @@ ARCHS = {
     'mobilenetv1': ('imagenet', 'fc', (('model.', 'layers.'), )),
 }
 CONFIG_NAMES = {'mobilenetv1': 'mobilenet_v1'}
-# Names listed per kind of mismatch in an error message.
-MAX_LISTED = 8
-
-
-class CheckpointMismatchError(ValueError):
-    """The source state dict does not fit the model of the arch."""
 
 
 def config_path(arch):
@@ -91,7 +88,7 @@ def extract_state_dict(checkpoint):
         raise CheckpointMismatchError(
             "no state dict found: expected {'model': state_dict}, "
             "{'state_dict': state_dict} or a bare state dict; these entries "
-            f'are not tensors: {not_tensors[:MAX_LISTED]}.')
+            f'are not tensors: {not_tensors[:SHOWN]}.')
     state = {
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in state.items()
@@ -123,13 +120,6 @@ def map_keys(state, arch):
     return converted
 
 
-def _listed(keys):
-    keys = sorted(keys)
-    more = len(keys) - MAX_LISTED
-    return ', '.join(keys[:MAX_LISTED]) + (f' ... (+{more} more)'
-                                           if more > 0 else '')
-
-
 def build_model(arch):
     from mmpretrain.registry import MODELS
     cfg = Config.fromfile(config_path(arch))
@@ -138,33 +128,13 @@ def build_model(arch):
 
 def check_and_load(model, state, arch, source):
     """Load ``state`` strictly into ``model``; raise
-    :class:`CheckpointMismatchError` naming every kind of mismatch."""
-    expected = model.state_dict()
-    missing = expected.keys() - state.keys()
-    unexpected = state.keys() - expected.keys()
-    shapes = [
-        f'{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}'
-        for k in sorted(expected.keys() & state.keys())
-        if state[k].shape != expected[k].shape
-    ]
-    if missing or unexpected or shapes:
-        lines = [
-            f'{source} does not match --arch {arch} '
-            f'({config_path(arch)}); is it the checkpoint of another '
-            'architecture? Key names below are after the mapping '
-            '(backbone.*, head.fc.*).'
-        ]
-        if missing:
-            lines.append(f'  missing keys ({len(missing)}): '
-                         f'{_listed(missing)}')
-        if unexpected:
-            lines.append(f'  unexpected keys ({len(unexpected)}): '
-                         f'{_listed(unexpected)}')
-        if shapes:
-            lines.append(f'  shape mismatches ({len(shapes)}, source vs '
-                         f'model): {", ".join(shapes[:MAX_LISTED])}')
-        raise CheckpointMismatchError('\n'.join(lines))
-    model.load_state_dict(state, strict=True)
+    :class:`CheckpointMismatchError` naming every kind of mismatch
+    (:func:`relkd_mm.runner.strict_loading.load_strictly`)."""
+    load_strictly(
+        model, state, source, 'convert_repdistiller_teacher',
+        'Is it the checkpoint of another architecture? Key names are after '
+        'the mapping (backbone.*, head.fc.*).',
+        target=f'--arch {arch} ({config_path(arch)})')
 
 
 def convert(src, arch):

@@ -30,6 +30,7 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
+from relkd_mm.runner.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.utils import register_all_modules  # noqa: E402
 # isort: on
 
@@ -145,19 +146,15 @@ def student_state_dict(checkpoint, filename):
     return student
 
 
-def check_strict(model_cfg, state_dict):
-    """Build the student and load ``state_dict`` with ``strict=True``."""
+def check_strict(model_cfg, state_dict, source='the student weights'):
+    """Build the student and load ``state_dict`` strictly
+    (:func:`relkd_mm.runner.strict_loading.load_strictly`)."""
     from mmpretrain.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(copy.deepcopy(model_cfg))
-    result = model.load_state_dict(state_dict, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise KeyError(
-            'The student weights do not match the student model: missing '
-            f'{result.missing_keys[:10]}, unexpected '
-            f'{result.unexpected_keys[:10]}. Is the checkpoint from this '
-            'config?')
-    model.load_state_dict(state_dict, strict=True)
+    load_strictly(model, state_dict, source, 'export_student',
+                  'Is the checkpoint from this config?',
+                  target='the student model')
 
 
 def standalone_config(cfg, model_cfg):
@@ -205,7 +202,7 @@ def export(config, checkpoint, out_dir, name=None, cfg_options=None):
     model_cfg = student_model_cfg(cfg)
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state_dict = student_state_dict(ckpt, checkpoint)
-    check_strict(model_cfg, state_dict)
+    check_strict(model_cfg, state_dict, checkpoint)
 
     name = name or osp.splitext(osp.basename(config))[0] + '_student'
     os.makedirs(out_dir, exist_ok=True)

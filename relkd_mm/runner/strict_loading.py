@@ -30,8 +30,14 @@ import torch
 SHOWN = 10
 
 
-class CheckpointMismatchError(RuntimeError):
+class CheckpointMismatchError(RuntimeError, ValueError):
     """A checkpoint's keys or shapes do not match the model.
+
+    The one error of every strict load, the runner's and the tools'
+    (``convert_repdistiller_teacher``, ``export_student``,
+    ``visualize_relations``), with one message format. A RuntimeError, as
+    the runner's loads have always raised, and a ValueError, as the
+    converter's did: callers catching either keep working.
 
     Attributes:
         missing (list[str]): Keys of the model absent from the checkpoint.
@@ -134,7 +140,8 @@ def describe(missing, unexpected, mismatched, wrong_type=()):
     return '; '.join(parts)
 
 
-def check(model, state_dict, source, what, fix, lenient_prefixes=()):
+def check(model, state_dict, source, what, fix, lenient_prefixes=(),
+          target=None):
     """Raise :class:`CheckpointMismatchError` if ``state_dict`` does not fit
     ``model``.
 
@@ -146,6 +153,8 @@ def check(model, state_dict, source, what, fix, lenient_prefixes=()):
         fix (str): How to opt out, for the message.
         lenient_prefixes (tuple[str]): Keys under these prefixes may differ;
             they are returned instead of raised.
+        target (str, optional): What the model is, for the message
+            (default: ``the <class> it is loaded into``).
 
     Returns:
         str: The description of the lenient differences ('' if none).
@@ -166,10 +175,18 @@ def check(model, state_dict, source, what, fix, lenient_prefixes=()):
              [w for w in wrong_type if lenient(w[0])])
     if any(strict):
         raise CheckpointMismatchError(
-            f'{what}: checkpoint {source!r} does not match the '
-            f'{type(model).__name__} it is loaded into: '
+            f'{what}: checkpoint {source!r} does not match '
+            f'{target or f"the {type(model).__name__} it is loaded into"}: '
             f'{describe(*strict)}. Check that the config builds the '
             'architecture the checkpoint was trained with (and, for a '
             'distillation checkpoint, extract the student or teacher '
             f'first). {fix}', *strict)
     return describe(*loose)
+
+
+def load_strictly(model, state_dict, source, what, fix, target=None):
+    """:func:`check` every key, shape and type of ``state_dict`` against
+    ``model``, then load it (``strict=True``): the tools' strict loads, one
+    error and one message format with the runner's."""
+    check(model, state_dict, source, what, fix, target=target)
+    model.load_state_dict(state_dict, strict=True)

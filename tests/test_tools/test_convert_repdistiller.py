@@ -90,17 +90,20 @@ def test_cli(tool, tmp_path):
 @needs_fixtures
 @pytest.mark.parametrize('src,arch,expected', [
     # deeper checkpoint than the arch: extra blocks
-    ('resnet56', 'resnet20', ['unexpected keys (216)',
+    ('resnet56', 'resnet20', ['unexpected in the checkpoint (216)',
                               'backbone.layer1.3.bn1.bias']),
     # same depth, other width: every conv differs in shape
-    ('wrn_40_2', 'wrn_40_1', ['unexpected keys (1)',
+    ('wrn_40_2', 'wrn_40_1', ['unexpected in the checkpoint (1)',
                               'backbone.block1.layer.0.convShortcut.weight',
-                              'shape mismatches',
+                              'shape mismatch',
                               'backbone.block1.layer.0.conv1.weight '
-                              '(32, 16, 3, 3) vs (16, 16, 3, 3)']),
+                              'checkpoint [32, 16, 3, 3] vs model '
+                              '[16, 16, 3, 3]']),
     # another family altogether
-    ('vgg8', 'resnet8x4', ['missing keys', 'backbone.conv1.weight',
-                           'unexpected keys', 'backbone.block0.0.weight']),
+    ('vgg8', 'resnet8x4', ['missing from the checkpoint',
+                           'backbone.conv1.weight',
+                           'unexpected in the checkpoint',
+                           'backbone.block0.0.weight']),
 ])
 def test_wrong_arch_is_refused(src, arch, expected, tmp_path):
     dst = tmp_path / 'out.pth'
