@@ -45,16 +45,12 @@ Example::
         --batch 256 --device cuda --amp
 """
 import argparse
-import datetime
 import json
 import os
 import os.path as osp
-import platform
-import resource
 import statistics
 import subprocess
 import sys
-import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -68,6 +64,10 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmpretrain.registry import MODELS as CLS_MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
+
+from relkd_mm.utils.profiling import (environment, interleaved,  # noqa: E402
+                                      peak_rss, quartiles, ratio_stats,
+                                      rss_reset_peak, sync, write_text)
 
 #: name -> (config, description). ``student`` is the KD config's student
 #: trained alone (its own data preprocessor and optimizer).
@@ -344,46 +344,6 @@ def make_data(bench, pair, batch, seed):
                 data_samples=samples)
 
 
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, device):
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
-
-
-def interleaved(benches, fn, rounds, warmup, device):
-    """``fn(bench)`` for every bench, ``warmup + rounds`` rounds, the order
-    rotated each round; the times of the last ``rounds``."""
-    times = {b.name: [] for b in benches}
-    for r in range(warmup + rounds):
-        k = r % len(benches)
-        for bench in benches[k:] + benches[:k]:
-            t = timed(lambda: fn(bench), device)
-            if r >= warmup:
-                times[bench.name].append(t)
-        print(f'  round {r + 1}/{warmup + rounds} done', file=sys.stderr,
-              flush=True)
-    return times
-
-
-def quartiles(values):
-    if len(values) < 2:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method='inclusive')
-    return q1, q2, q3
-
-
-def ratio_stats(num, den):
-    """Median and IQR of the per-round ratios."""
-    return quartiles([a / b for a, b in zip(num, den)])
-
-
 def memory_worker(args):
     """Peak memory of one method's steps, in this fresh process."""
     name = args.memory_worker
@@ -396,7 +356,7 @@ def memory_worker(args):
     cuda = device.type == 'cuda'
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
-    before = _rss_reset_peak()
+    before = rss_reset_peak()
     bench = Bench(name, config, desc, pair, dims, args, batch)
     for _ in range(max(args.warmup, 1) + 1):
         bench.step()
@@ -404,35 +364,8 @@ def memory_worker(args):
     if cuda:
         peak = torch.cuda.max_memory_allocated(device)
     else:
-        peak = _peak_rss() - before
+        peak = peak_rss() - before
     print(json.dumps(dict(peak_mb=peak / 2**20)))
-
-
-def _status_kb(key):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
-def _rss_reset_peak():
-    """Current resident set size, after resetting the peak to it (Linux
-    ``clear_refs`` 5) so that the imports' transient peak does not hide the
-    method's; falls back to ``ru_maxrss``."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return _status_kb('VmRSS')
-    except (OSError, KeyError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _peak_rss():
-    try:
-        return _status_kb('VmHWM')
-    except (OSError, KeyError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure_memory(name, args):
@@ -451,36 +384,13 @@ def measure_memory(name, args):
     return json.loads(proc.stdout.strip().splitlines()[-1])['peak_mb']
 
 
-def environment(args):
-    import mmengine
-    import mmpretrain
-    import mmrazor
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    device = (torch.cuda.get_device_name(args.device)
-              if args.device.startswith('cuda') else f'CPU: {cpu}')
-    return dict(
-        date=datetime.datetime.now().astimezone().isoformat(
-            timespec='seconds'),
-        device=device, cpus=os.cpu_count(),
-        threads=torch.get_num_threads(), torch=torch.__version__,
-        mmengine=mmengine.__version__, mmpretrain=mmpretrain.__version__,
-        mmrazor=mmrazor.__version__, python=platform.python_version(),
-        loadavg_start=os.getloadavg()[0])
-
-
 def run(args):
     torch.manual_seed(args.seed)
     pair = resolve_pair(args.pair)
     dims = dict(teacher=feat_dim(pair['teacher']),
                 student=feat_dim(pair['student']))
     methods = resolve_methods(args.methods)
-    env = environment(args)
+    env = environment(args.device)
     benches = []
     for name, (config, desc) in methods.items():
         benches.append(Bench(name, config, desc, pair, dims, args,
@@ -648,19 +558,14 @@ def main(argv=None):
     result = run(args)
     table = markdown(result)
     print(table)
-    for path, write in ((args.out_md, lambda p: _write(p, table)),
-                        (args.out_json, lambda p: _write(
+    for path, write in ((args.out_md, lambda p: write_text(p, table)),
+                        (args.out_json, lambda p: write_text(
                             p, json.dumps(result, indent=1, default=str))),
                         (args.out_png, lambda p: bar_chart(result, p))):
         if path:
             os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
             write(path)
             print(f'wrote {path}')
-
-
-def _write(path, text):
-    with open(path, 'w') as f:
-        f.write(text)
 
 
 if __name__ == '__main__':

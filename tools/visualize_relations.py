@@ -51,15 +51,17 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
+from relkd_mm.models.algorithms import teacher_forward  # noqa: E402
 from relkd_mm.models.losses import (RefilledClassifierLoss,  # noqa: E402
                                     RefilledTupleLoss, RRDLoss, VRMLoss)
 from relkd_mm.models.losses.relation import (  # noqa: E402
-    edge_discrepancy, kl_divergence, pairwise_distances, similarity_logits)
+    kl_divergence, pairwise_distances)
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
+from relkd_mm.runner.strict_loading import (  # noqa: E402
+    load_strictly, state_dict_of)
 # isort: on
 
 METHODS = ((VRMLoss, 'vrm'), (RRDLoss, 'rrd'),
@@ -136,9 +138,7 @@ def build_distiller(cfg, checkpoint, device):
     from mmrazor.registry import MODELS
 
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = state_dict_of(ckpt)
     if not any(k.startswith('teacher.') for k in state):
         raise ValueError(
             f'{checkpoint} holds no teacher.* weights: pass a training '
@@ -155,12 +155,9 @@ def build_distiller(cfg, checkpoint, device):
     if not hasattr(model, 'distiller'):
         raise TypeError(f'{cfg.filename}: model is a {type(model).__name__}, '
                         'not a distillation algorithm.')
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise KeyError(
-            f'{checkpoint} does not match {cfg.filename}: missing keys '
-            f'{missing[:8]}, unexpected keys {unexpected[:8]}. Pass the '
-            'config the checkpoint was trained with.')
+    load_strictly(model, state, checkpoint, 'visualize_relations',
+                  'Pass the config the checkpoint was trained with.',
+                  target=cfg.filename)
     meta = ckpt.get('meta') or {}
     classes = (meta.get('dataset_meta') or {}).get('classes')
     model.to(device)
@@ -324,12 +321,10 @@ def loss_inputs(model, batch):
         inputs = torch.cat([batch.real, batch.virtual])
         samples = list(samples) * 2
     distiller = model.distiller
+    # As the algorithms do (tensor mode: a teacher of another label space
+    # never sees the student's labels).
+    teacher_forward(model, inputs, samples)
     with torch.no_grad():
-        distiller.set_deliveries_override(False)
-        with distiller.teacher_recorders, distiller.deliveries:
-            # Tensor mode: a teacher of another label space never sees the
-            # student's labels (REFILLED).
-            model.teacher(inputs, samples, mode='tensor')
         distiller.set_deliveries_override(True)
         with distiller.student_recorders, distiller.deliveries:
             # Loss mode: label recorders (head.loss_module) see the labels.
@@ -422,52 +417,27 @@ def _features(x):
 
 
 def vrm_edges(loss, preds_S, preds_T):
-    """Per-edge discrepancies of both VRM graphs, which edges count and
-    which are pruned, as the loss's documented options define them.
+    """Both VRM graphs as the loss computes them (:meth:`VRMLoss.edges` and
+    :meth:`VRMLoss.pruned`, in float64), laid out as ``(N, N)`` maps.
 
     Returns:
         dict: ``is``/``ic`` -> ``(disc, kept, pruned)`` ``(N, N)`` tensors,
         ``vs``/``vt`` the (standardised) vertices, ``value`` the loss value
-        these maps give.
+        these maps give (the weighted means of ``disc`` over ``kept``).
     """
     s, t = _logits(preds_S).double(), _logits(preds_T).double()
-
-    def standardise(x):
-        if not loss.zscore:
-            return x
-        return (x - x.mean(1, keepdim=True)) / (
-            x.std(1, keepdim=True) + loss.zscore_eps)
-
-    vs, vt = standardise(s), standardise(t)
-    rows, num_classes = vs.shape
-    batch = rows // 2
-    kept_is = torch.ones(rows, rows, dtype=torch.bool).triu(1)
-    if loss.is_pairs == 'cross':
-        kept_is = torch.zeros(rows, rows, dtype=torch.bool)
-        kept_is[:batch, batch:] = True
-    kept_ic = torch.ones(num_classes, num_classes, dtype=torch.bool).triu(1)
-
-    def entropy(x, dim):
-        log_p = F.log_softmax(x, dim=dim)
-        return -(log_p.exp() * log_p).sum(dim)
-
-    out = dict(vs=vs, vt=vt)
+    found = loss.edges(s, t)
+    out = dict(vs=loss.standardise(s), vt=loss.standardise(t))
     value = 0.0
-    for key, disc, kept, ent, weight in (
-            ('is', edge_discrepancy(vs, vt, loss.eps), kept_is,
-             entropy(s, 1), loss.is_weight),
-            ('ic', edge_discrepancy(vs.t(), vt.t(), loss.eps), kept_ic,
-             entropy(s, 0), loss.ic_weight)):
-        score = disc if loss.prune == 'discrepancy' else \
-            ent[:, None] + ent[None, :]
-        values = score[kept]
-        num = int(loss.prune_ratio * values.numel())
+    for key, weight in (('is', loss.is_weight), ('ic', loss.ic_weight)):
+        disc = found[f'{key}_disc']
+        rows, cols = found[f'{key}_edges']
+        kept = torch.zeros_like(disc, dtype=torch.bool)
+        kept[rows, cols] = True
         pruned = torch.zeros_like(kept)
-        if loss.prune != 'none' and num:
-            top = values.topk(num).indices
-            flat = torch.zeros(values.numel(), dtype=torch.bool)
-            flat[top] = True
-            pruned[kept] = flat
+        mask = loss.pruned(disc[rows, cols], found[f'{key}_score'])
+        if mask is not None:
+            pruned[rows[mask], cols[mask]] = True
         out[key] = (disc, kept, pruned)
         value += weight * float(disc[kept].mean())
     out['value'] = loss.loss_weight * value
@@ -540,7 +510,7 @@ def plot_vrm(loss, name, kwargs, batch, path, max_classes):
         f'ic_weight {loss.ic_weight}, is_pairs {loss.is_pairs}); grey: '
         'edges not in the loss (a >= b or outside is_pairs)',
         fontsize=11)
-    return _save(fig, path), value, edges['value']
+    return _save(fig, path), value
 
 
 # ----------------------------------------------------------------------------
@@ -549,16 +519,16 @@ def plot_vrm(loss, name, kwargs, batch, path, max_classes):
 
 def rrd_distributions(loss, preds_S, preds_T):
     """The memory the loss would use for this batch and the teacher's and
-    the student's similarity logits over it; the loss value (on a copy, so
-    the real memory is left as it is)."""
+    the student's similarity logits over it (:meth:`RRDLoss.similarities`);
+    the loss value (on a copy, so the real memory is left as it is)."""
     zs, zt = _features(preds_S), _features(preds_T)
-    work = copy.deepcopy(loss).cpu()
+    before = copy.deepcopy(loss).cpu()
+    work = copy.deepcopy(before)
     value = float(work(zs, zt))
     # With enqueue_first the loss writes the batch before comparing.
-    memory = (work if loss.enqueue_first else loss).queue.detach().cpu()
-    logits_t = similarity_logits(zt, memory, loss.tau_t)
-    logits_s = similarity_logits(zs, memory, loss.tau_s)
-    return memory, logits_t, logits_s, value
+    used = work if loss.enqueue_first else before
+    logits_s, logits_t = used.similarities(zs, zt)
+    return used.queue.detach(), logits_t, logits_s, value
 
 
 def plot_rrd(loss, name, kwargs, batch, path, max_slots=48, per_sample=3):
@@ -629,19 +599,16 @@ def plot_rrd(loss, name, kwargs, batch, path, max_slots=48, per_sample=3):
 
 
 def refilled_levels(loss, preds_S, preds_T, labels):
-    """Distances, mined tuples (the loss's own :meth:`tuples`) and their
-    comparison logits, teacher and student."""
-    fs = F.normalize(_features(preds_S), dim=1, eps=loss.eps)
-    ft = F.normalize(_features(preds_T), dim=1, eps=loss.eps)
-    ds, dt = pairwise_distances(fs), pairwise_distances(ft)
-    found = loss.tuples(ds, labels)
-    if found is None:
+    """Distances, mined tuples and their comparison logits, teacher and
+    student (:meth:`RefilledTupleLoss.relations`)."""
+    with torch.no_grad():
+        found = loss.relations(_features(preds_S), _features(preds_T), labels)
+    ds, dt = found['dist_s'], found['dist_t']
+    if found['tuples'] is None:
         return ds, dt, None
-    anchors, columns, valid = found
-    rows = anchors[:, None]
-    logits_s = (-ds[rows, columns] / loss.tau).masked_fill(~valid, -np.inf)
-    logits_t = (-dt[rows, columns] / loss.tau).masked_fill(~valid, -np.inf)
-    return ds, dt, (anchors, columns, valid, logits_t, logits_s)
+    anchors, columns, valid = found['tuples']
+    return ds, dt, (anchors, columns, valid, found['logits_t'],
+                    found['logits_s'])
 
 
 def plot_refilled_tuple(loss, name, kwargs, batch, path, num_tuples=4):
@@ -723,21 +690,23 @@ def plot_refilled_tuple(loss, name, kwargs, batch, path, num_tuples=4):
 
 def refilled_classifier(loss, preds_S, feats_T, labels):
     """Centres, present classes, and the teacher's and the student's logits
-    over them; ``source`` says where the centres come from."""
+    over them (:meth:`RefilledClassifierLoss.class_centers`,
+    ``induced_logits`` and ``student_logits``); ``source`` says where the
+    centres come from."""
     feats = _features(feats_T)
     present = labels.unique()
     if loss.center_mode == 'global' and bool(loss.centers_ready):
-        centers, source = loss.centers.detach().cpu().float(), 'global'
+        mode = source = 'global'
     else:
-        sums = F.one_hot(labels, loss.num_classes).float().t() @ feats
-        centers = F.normalize(sums, dim=1, eps=loss.eps)
-        source = 'batch' if loss.center_mode == 'batch' else \
-            'batch (the global centres are not computed in this checkpoint)'
-    logits_t = similarity_logits(feats, centers[present], loss.tau)
-    logits_s = _logits(preds_S)[:, present]
-    if loss.student_tau:
-        logits_s = logits_s / loss.tau
-    return centers, present, logits_t, logits_s, source
+        mode = source = 'batch'
+        if loss.center_mode != 'batch':
+            source = ('batch (the global centres are not computed in this '
+                      'checkpoint)')
+    loss = copy.deepcopy(loss).cpu()
+    centers = loss.class_centers(feats, labels, mode)
+    logits_t = loss.induced_logits(feats, labels, mode)[0][:, present]
+    logits_s = loss.student_logits(_logits(preds_S))[:, present]
+    return centers.detach().float(), present, logits_t, logits_s, source
 
 
 def plot_refilled_classifier(loss, name, kwargs, batch, path):
@@ -828,9 +797,6 @@ def visualize(cfg, checkpoint, out_dir, args):
         if method == 'vrm':
             out = plot_vrm(loss, name, kwargs[name], batch, path,
                            args.max_classes)
-            if abs(out[1] - out[2]) > 1e-4 * max(1.0, abs(out[1])):
-                print(f'warning: {name}: the drawn edges give a loss of '
-                      f'{out[2]:.6f}, the loss module {out[1]:.6f}.')
         elif method == 'rrd':
             out = plot_rrd(loss, name, kwargs[name], batch, path)
         elif method == 'refilled-tuple':

@@ -7,45 +7,9 @@ from mmrazor.registry import MODELS
 from relkd_mm.models.losses import RefilledClassifierLoss, RefilledTupleLoss
 from relkd_mm.models.losses.refilled_tuple_loss import mine_semihard_tuples
 from relkd_mm.models.losses.relation import pairwise_distances
-
-
-def unit64(x):
-    x = x.double().flatten(1)
-    return x / x.norm(dim=1, keepdim=True)
-
-
-def dist64(x):
-    return (x[:, None, :] - x[None, :, :]).norm(dim=2)
-
-
-def brute_triplets(dist, labels, margin):
-    """Every semi-hard (a, p, n) by materialising the B x B x B cube."""
-    same = labels[:, None] == labels[None, :]
-    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
-    gap = dist[:, None, :] - dist[:, :, None]  # gap[a, p, n]
-    cube = pos[:, :, None] & ~same[:, None, :] & (gap > 0) & (gap <= margin)
-    return sorted(map(tuple, cube.nonzero().tolist()))
-
-
-def reference_tuple_loss(s, t, labels, mode, tau=4.0, margin=0.2, w=1000.):
-    s64, t64 = unit64(s), unit64(t.detach())
-    ds, dt = dist64(s64), dist64(t64)
-    groups = {}
-    for a, p, n in brute_triplets(ds.detach(), labels, margin):
-        groups.setdefault((a, p), []).append(n)
-    tuples = sorted(groups.items())
-    if mode == 'min':
-        k = min(len(negs) for _, negs in tuples)
-        tuples = [(ap, sorted(negs)[:k]) for ap, negs in tuples]
-    elif mode == 'triplet':
-        tuples = [(ap, [n]) for ap, negs in tuples for n in negs]
-    kls = []
-    for (a, p), negs in tuples:
-        cols = [p] + negs
-        q_t = torch.softmax(-dt[a, cols] / tau, 0)
-        log_q_s = torch.log_softmax(-ds[a, cols] / tau, 0)
-        kls.append((q_t * (q_t.log() - log_q_s)).sum())
-    return w * torch.stack(kls).mean(), len(tuples)
+from relkd_mm.testing.reference import (brute_triplets,
+                                        reference_classifier_loss,
+                                        reference_tuple_loss)
 
 
 @pytest.mark.parametrize('seed', range(6))
@@ -147,25 +111,6 @@ def test_tuple_loss_bad_inputs():
         loss(torch.randn(4, 3), torch.randn(4, 3), torch.rand(4, 5))
     with pytest.raises(ValueError, match='pooled'):
         loss(torch.randn(4, 3, 2, 2), torch.randn(4, 3), torch.arange(4))
-
-
-def reference_classifier_loss(z, feats, labels, centers, tau, student_tau,
-                              weighted, logits_t, w=100.):
-    present = sorted(set(labels.tolist()))
-    feats, z = feats.double(), z.double()
-    total = []
-    if weighted:
-        u = -torch.log(torch.softmax(logits_t.double(), 1).max(1).values)
-        u = (u - u.min()) / (u.max() - u.min())
-        weights = 2 * torch.sigmoid(-u)
-    for i in range(len(labels)):
-        p_t = torch.softmax(
-            torch.stack([feats[i] @ centers[k] for k in present]) / tau, 0)
-        s_logits = z[i, present] / (tau if student_tau else 1.0)
-        log_p_s = torch.log_softmax(s_logits, 0)
-        kl = (p_t * (p_t.log() - log_p_s)).sum()
-        total.append(kl * (weights[i] if weighted else 1.0))
-    return w * torch.stack(total).mean()
 
 
 def batch_centers(feats, labels, num_classes):

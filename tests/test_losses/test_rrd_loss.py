@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,25 +5,11 @@ from mmrazor.registry import MODELS
 
 import relkd_mm  # noqa: F401  (compat patches before any mm* import)
 from relkd_mm.models.losses import RRD_PRESETS, RRDLoss
+from relkd_mm.testing.reference import reference_rrd_loss as reference_loss
 
 
 def unit(*shape, dtype=torch.float64):
     return F.normalize(torch.randn(*shape, dtype=dtype), dim=-1)
-
-
-def reference_loss(zs, zt, memory, tau_s, tau_t):
-    """-1/B sum_i sum_k p_t[i,k] log p_s[i,k], one scalar at a time."""
-    zs, zt, memory = zs.double(), zt.double(), memory.double()
-    total = 0.
-    for i in range(len(zs)):
-        ls = [float(zs[i] @ key) / tau_s for key in memory]
-        lt = [float(zt[i] @ key) / tau_t for key in memory]
-        ms, mt = max(ls), max(lt)
-        log_norm_s = ms + math.log(sum(math.exp(v - ms) for v in ls))
-        weights = [math.exp(v - mt) for v in lt]
-        for w, v in zip(weights, ls):
-            total -= w / sum(weights) * (v - log_norm_s)
-    return total / len(zs)
 
 
 def written_row_by_row(memory, ptr, rows):

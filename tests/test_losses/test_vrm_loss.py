@@ -8,60 +8,7 @@ from mmrazor.registry import MODELS
 import relkd_mm  # noqa: F401  (compat patches before any mm* import)
 from relkd_mm.models.losses import VRMLoss
 from relkd_mm.models.losses.relation import edge_discrepancy
-
-
-def naive_edges(vertices, pairs, eps):
-    """Unit difference vectors of the listed pairs, materialised."""
-    diff = torch.stack([vertices[a] - vertices[b] for a, b in pairs])
-    return diff / diff.norm(dim=1, keepdim=True).clamp_min(eps)
-
-
-def naive_entropy(logits):
-    p = logits.softmax(-1)
-    return -(p * p.log()).sum(-1)
-
-
-def naive_term(vs, vt, pairs, ratio, prune, ent, eps):
-    disc = (naive_edges(vs, pairs, eps) -
-            naive_edges(vt, pairs, eps)).pow(2).sum(1)
-    k = int(ratio * len(pairs)) if prune != 'none' else 0
-    if prune == 'discrepancy':
-        score = disc.tolist()
-    elif prune == 'entropy':
-        score = [float(ent[a] + ent[b]) for a, b in pairs]
-    order = sorted(range(len(pairs)), key=lambda i: -score[i]) if k else []
-    pruned = set(order[:k])
-    terms = [d.detach() if i in pruned else d for i, d in enumerate(disc)]
-    return torch.stack(terms).mean()
-
-
-def naive_vrm(preds_s, preds_t, loss_weight=1.0, is_weight=1.0, ic_weight=1.0,
-              zscore=True, is_pairs='all', prune='discrepancy',
-              prune_ratio=0.1, eps=1e-2):
-    s = preds_s.double()
-    t = preds_t.double().detach()
-
-    def std(x):
-        if not zscore:
-            return x
-        mean = x.mean(1, keepdim=True)
-        var = ((x - mean)**2).sum(1, keepdim=True) / (x.shape[1] - 1)
-        return (x - mean) / (var.sqrt() + 1e-7)
-
-    vs, vt = std(s), std(t)
-    n, c = vs.shape
-    b = n // 2
-    if is_pairs == 'all':
-        is_pairs_ = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    else:
-        is_pairs_ = [(i, b + j) for i in range(b) for j in range(b)]
-    ic_pairs = [(k, m) for k in range(c) for m in range(k + 1, c)]
-    ent_rows = naive_entropy(s.detach())
-    ent_cols = naive_entropy(s.detach().t())
-    loss_is = naive_term(vs, vt, is_pairs_, prune_ratio, prune, ent_rows, eps)
-    loss_ic = naive_term(vs.t(), vt.t(), ic_pairs, prune_ratio, prune,
-                         ent_cols, eps)
-    return loss_weight * (is_weight * loss_is + ic_weight * loss_ic)
+from relkd_mm.testing.reference import naive_edges, naive_vrm
 
 
 def logits(b=5, c=7, seed=0, dtype=torch.float64):

@@ -5,7 +5,8 @@ Cases (``--scale imagenet``, the default; ``cifar`` for CIFAR-100 sizes):
 
 * ``vrm``: ``VRMLoss`` forward + backward on ``(2B, C)`` logits (B = 256,
   C = 1000), against the same loss with the edge tensors materialised
-  (vectorised, float32) and the tests' float64 loop reference.
+  (vectorised, float32) and the float64 loop reference of the tests
+  (:mod:`relkd_mm.testing.reference`).
 * ``rrd``: ``RRDLoss`` forward + backward (B = 256, 128-d, memory of 16384
   and 65536), against the plain formula in torch and the tests' scalar
   reference.
@@ -41,11 +42,11 @@ import subprocess
 import sys
 import time
 
-TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, TOOLS)
-# benchmark_cost puts the repository on the path and applies relkd_mm's
-# patches before any mm* import; its timing and memory helpers are shared.
-import benchmark_cost as bc  # noqa: E402 isort:skip
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+# isort: off
+# relkd_mm first: its compat patches must precede every mm* import.
+import relkd_mm  # noqa: E402,F401
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -54,6 +55,9 @@ from relkd_mm.models.losses import RefilledTupleLoss  # noqa: E402
 from relkd_mm.models.losses import RRDLoss, VRMLoss  # noqa: E402
 from relkd_mm.models.losses.refilled_tuple_loss import \
     mine_semihard_tuples  # noqa: E402
+from relkd_mm.testing import reference  # noqa: E402
+from relkd_mm.utils import profiling  # noqa: E402
+# isort: on
 
 SCALES = {
     'imagenet': dict(vrm=[(256, 1000)], rrd=[(256, 16384), (256, 65536)],
@@ -112,29 +116,20 @@ def estimate(case, form, p):
     return 0, b * min(b, p['c'])  # stage 2: samples x present classes
 
 
-def _tests_module(name):
-    sys.path.insert(0, bc.REPO)
-    import importlib
-    return importlib.import_module(f'tests.test_losses.{name}')
-
-
-def materialised_vrm(preds_s, preds_t, eps=1e-8, zscore_eps=1e-7):
-    """VRMLoss's defaults without pruning (pruning changes neither time nor
-    memory much) with the ``N^2 x D`` edge tensors built, float32."""
-
-    def standardise(x):
-        return (x - x.mean(1, keepdim=True)) / (
-            x.std(1, keepdim=True) + zscore_eps)
+def materialised_vrm(loss, preds_s, preds_t):
+    """``loss`` (a VRMLoss, its own standardisation and ``eps``) without
+    pruning (pruning changes neither time nor memory much) with the ``N^2 x
+    D`` edge tensors built, float32."""
 
     def term(vs, vt):
         ia, ib = torch.triu_indices(len(vs), len(vs), 1, device=vs.device)
         ds, dt = vs[ia] - vs[ib], vt[ia] - vt[ib]
-        es = ds / ds.norm(dim=1, keepdim=True).clamp_min(eps)
-        et = dt / dt.norm(dim=1, keepdim=True).clamp_min(eps)
+        es = ds / ds.norm(dim=1, keepdim=True).clamp_min(loss.eps)
+        et = dt / dt.norm(dim=1, keepdim=True).clamp_min(loss.eps)
         return (es - et).pow(2).sum(1).mean()
 
-    vs = standardise(preds_s.float())
-    vt = standardise(preds_t.detach().float())
+    vs = loss.standardise(preds_s.float())
+    vt = loss.standardise(preds_t.detach().float())
     return term(vs, vt) + term(vs.t(), vt.t())
 
 
@@ -148,12 +143,14 @@ def build(case, form, p, device):
     if case == 'vrm':
         s = randn(2 * p['b'], p['c']).requires_grad_()
         t = randn(2 * p['b'], p['c'])
+        loss = VRMLoss().to(device)
         if form == 'relkd_mm':
-            fn = VRMLoss().to(device)
+            fn = loss
         elif form == 'materialised':
-            fn = materialised_vrm
+            def fn(s, t):
+                return materialised_vrm(loss, s, t)
         else:
-            fn = _tests_module('test_vrm_loss').naive_vrm
+            fn = reference.naive_vrm
         return _backward(lambda: fn(s, t), [s])
     if case == 'rrd':
         zs = F.normalize(randn(p['b'], p['d']), dim=1).requires_grad_()
@@ -168,7 +165,7 @@ def build(case, form, p, device):
                 log_p_s = F.log_softmax(zs @ memory.t() / loss.tau_s, dim=1)
                 return -(p_t * log_p_s).sum(1).mean()
             return _backward(plain, [zs])
-        ref = _tests_module('test_rrd_loss').reference_loss
+        ref = reference.reference_rrd_loss
         return lambda: ref(zs, zt, memory, loss.tau_s, loss.tau_t)
     labels = torch.randint(0, p['c'], (p['b'], ), generator=gen).to(device)
     if case == 'refilled-mine':
@@ -176,7 +173,7 @@ def build(case, form, p, device):
         dist = torch.cdist(emb, emb)
         if form == 'relkd_mm':
             return lambda: mine_semihard_tuples(dist, labels, 0.2)
-        brute = _tests_module('test_refilled_losses').brute_triplets
+        brute = reference.brute_triplets
         return lambda: brute(dist.cpu(), labels.cpu(), 0.2)
     if case == 'refilled-s1':
         s = randn(p['b'], p['d']).requires_grad_()
@@ -184,7 +181,7 @@ def build(case, form, p, device):
         if form == 'relkd_mm':
             loss = RefilledTupleLoss()
             return _backward(lambda: loss(s, t, labels), [s])
-        ref = _tests_module('test_refilled_losses').reference_tuple_loss
+        ref = reference.reference_tuple_loss
         return _backward(
             lambda: ref(s.cpu(), t.cpu(), labels.cpu(), 'pad')[0], [s])
     z = randn(p['b'], p['c']).requires_grad_()
@@ -194,7 +191,7 @@ def build(case, form, p, device):
         loss = RefilledClassifierLoss(p['c'], p['d']).to(device)
         loss.set_centers(centres)
         return _backward(lambda: loss(z, feats, labels), [z])
-    ref = _tests_module('test_refilled_losses').reference_classifier_loss
+    ref = reference.reference_classifier_loss
     return _backward(
         lambda: ref(z.cpu(), feats.cpu(), labels.cpu(), centres.double().cpu(),
                     2.0, True, False, None), [z])
@@ -213,22 +210,22 @@ def worker(args):
     device = torch.device(args.device)
     fn = build(case, form, params, device)
     cuda = device.type == 'cuda'
-    bc.sync(device)
+    profiling.sync(device)
     if cuda:
         base = torch.cuda.memory_allocated(device)
         torch.cuda.reset_peak_memory_stats(device)
     else:
-        base = bc._rss_reset_peak()
+        base = profiling.rss_reset_peak()
     fn()
-    bc.sync(device)
+    profiling.sync(device)
     if cuda:
         peak = torch.cuda.max_memory_allocated(device) - base
     else:
-        peak = bc._peak_rss() - base
+        peak = profiling.peak_rss() - base
     times = []
     for _ in range(args.repeat):
-        times.append(bc.timed(fn, device))
-    q1, med, q3 = bc.quartiles(times)
+        times.append(profiling.timed(fn, device))
+    q1, med, q3 = profiling.quartiles(times)
     print(json.dumps(dict(ms=1e3 * med, iqr_ms=1e3 * (q3 - q1),
                           peak_mb=peak / 2**20)))
 
@@ -289,7 +286,7 @@ def main():
     if args.worker:
         worker(args)
         return
-    env = bc.environment(argparse.Namespace(device=args.device))
+    env = profiling.environment(args.device)
     lines = [f'Loss micro-benchmarks, forward + backward (mining: forward), '
              f'{env["device"]}, {env["threads"]} threads, median (IQR) of '
              f'{args.repeat}, load average {env["loadavg_start"]:.1f}, '
@@ -331,7 +328,7 @@ def main():
         print('\n'.join(extra))
         lines += extra
     if args.out_md:
-        bc._write(args.out_md, '\n'.join(lines) + '\n')
+        profiling.write_text(args.out_md, '\n'.join(lines) + '\n')
         print(f'wrote {args.out_md}')
 
 

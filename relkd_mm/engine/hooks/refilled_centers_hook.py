@@ -8,6 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.utils import ProgressBar
 from mmrazor.registry import HOOKS
 
+from relkd_mm.models.algorithms.teacher import teacher_forward
 from relkd_mm.models.losses import RefilledClassifierLoss
 
 
@@ -118,8 +119,7 @@ class RefilledCentersHook(Hook):
         for data in dataloader:
             data = model.data_preprocessor(data, False)
             inputs, samples = data['inputs'], data['data_samples']
-            with distiller.teacher_recorders:
-                model.teacher(inputs, samples, mode='tensor')
+            teacher_forward(model, inputs, samples, deliveries=False)
             labels = torch.cat([s.gt_label for s in samples]).to(device)
             for name, mapping in feats_keys.items():
                 if labels.max() >= losses[name].num_classes:

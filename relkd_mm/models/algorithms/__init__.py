@@ -1,3 +1,4 @@
 
 from .refilled_distill import RefilledDistill  # noqa: F401
+from .teacher import teacher_forward  # noqa: F401
 from .vrm_distill import VRMDistill  # noqa: F401

@@ -1,8 +1,9 @@
 """REFILLED: distillation from a teacher of another label space."""
-import torch
 from mmrazor.models import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
+
+from .teacher import teacher_forward
 
 
 @MODELS.register_module()
@@ -52,10 +53,7 @@ class RefilledDistill(SingleTeacherDistill):
     def loss(self, batch_inputs, data_samples=None):
         """Teacher features (tensor mode, no gradient), then the student's
         loss pass, then the distillation losses."""
-        self.distiller.set_deliveries_override(False)
-        with self.distiller.teacher_recorders, self.distiller.deliveries:
-            with torch.no_grad():
-                self.teacher(batch_inputs, data_samples, mode='tensor')
+        teacher_forward(self, batch_inputs, data_samples)
 
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:

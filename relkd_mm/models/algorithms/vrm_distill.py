@@ -6,6 +6,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..data_preprocessors import MultiViewClsDataPreprocessor
+from .teacher import teacher_forward
 
 _PIPELINE_HINT = (
     'The train pipeline must give every sample a real and a virtual view: '
@@ -167,18 +168,17 @@ class VRMDistill(SingleTeacherDistill):
         inputs, batch = self._views(batch_inputs, data_samples)
         losses = dict()
 
-        self.distiller.set_deliveries_override(False)
-        with self.distiller.teacher_recorders, self.distiller.deliveries:
-            if self.teacher_trainable:
+        if self.teacher_trainable:
+            self.distiller.set_deliveries_override(False)
+            with self.distiller.teacher_recorders, self.distiller.deliveries:
                 losses.update(
                     add_prefix(
                         self._task_loss(self.teacher, inputs, data_samples,
                                         batch,
                                         self.distiller.teacher_recorders),
                         'teacher'))
-            else:
-                with torch.no_grad():
-                    self.teacher(inputs, mode='tensor')
+        else:
+            teacher_forward(self, inputs)
 
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:

@@ -115,27 +115,45 @@ class RefilledClassifierLoss(nn.Module):
         with torch.autocast(preds_S.device.type, enabled=False):
             return self._forward(preds_S, feats_T, gt_labels, logits_T)
 
-    def induced_logits(self, feats_T, gt_labels):
+    def induced_logits(self, feats_T, gt_labels, center_mode=None):
         """The teacher's embedding-induced classifier, the target of stage
         2: ``f_T(x_i) . c_k / tau`` for every class of the student task,
         and the mask of the classes present in the batch (its columns).
 
+        Args:
+            center_mode (str, optional): Overrides ``self.center_mode``
+                (see :meth:`class_centers`).
+
         Returns:
             tuple[Tensor]: ``(B, num_classes)`` logits (float32) and mask.
         """
-        feats = feats_T.detach().float()
-        if feats.dim() == 4 and feats.shape[2:] == (1, 1):
-            feats = feats.flatten(1)
+        feats = self._flat(feats_T)
         present = torch.zeros(
             self.num_classes, dtype=torch.bool, device=feats.device)
         present[gt_labels] = True
-        if self.center_mode == 'batch':
-            sums = F.one_hot(gt_labels, self.num_classes).to(feats).t() @ feats
-            centers = F.normalize(sums, dim=1, eps=self.eps)
-        else:
-            centers = self._global_centers()
+        centers = self.class_centers(feats, gt_labels, center_mode)
         logits = similarity_logits(feats, centers, self.tau)
         return logits, present.expand(len(feats), -1)
+
+    def class_centers(self, feats_T, gt_labels, center_mode=None):
+        """The induced classifier's weights ``c_k``, ``(num_classes,
+        feat_dim)``: the global centres (:meth:`set_centers`), or with
+        ``'batch'`` the L2-normalised sum of the batch's teacher features of
+        each class (zero rows for the absent classes). ``center_mode``
+        overrides ``self.center_mode``, e.g. for the visualiser on a
+        checkpoint whose global centres were never computed."""
+        if (center_mode or self.center_mode) == 'batch':
+            feats = self._flat(feats_T)
+            sums = F.one_hot(gt_labels, self.num_classes).to(feats).t() @ feats
+            return F.normalize(sums, dim=1, eps=self.eps)
+        return self._global_centers()
+
+    @staticmethod
+    def _flat(feats_T):
+        feats = feats_T.detach().float()
+        if feats.dim() == 4 and feats.shape[2:] == (1, 1):
+            feats = feats.flatten(1)
+        return feats
 
     def student_logits(self, preds_S):
         logits = preds_S.float()

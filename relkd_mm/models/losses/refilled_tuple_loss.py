@@ -166,6 +166,22 @@ class RefilledTupleLoss(nn.Module):
             ``valid`` ``(P, 1 + K)``; None when the batch has no semi-hard
             triplet. float32.
         """
+        found = self.relations(preds_S, preds_T, gt_labels)
+        if found['tuples'] is None:
+            return None
+        return found['logits_s'], found['logits_t'], found['tuples'][2]
+
+    def relations(self, preds_S, preds_T, gt_labels):
+        """Everything :meth:`levels` is made of, for the loss and the
+        visualiser: the distances between the L2-normalised embeddings,
+        the mined tuples and their comparison levels.
+
+        Returns:
+            dict: ``dist_s`` (with gradient) and ``dist_t`` ``(B, B)``;
+            ``tuples``, the ``(anchors, columns, valid)`` of :meth:`tuples`
+            or None; ``logits_s = -dist_s[a, columns] / tau`` and
+            ``logits_t`` likewise ``(P, 1 + K)``, or None. float32.
+        """
         with torch.autocast(preds_S.device.type, enabled=False):
             feat_s = self._embed(preds_S, 'preds_S')
             feat_t = self._embed(preds_T, 'preds_T').detach()
@@ -176,16 +192,17 @@ class RefilledTupleLoss(nn.Module):
                     f'but preds_T has {len(feat_t)}.')
             dist_s = pairwise_distances(feat_s)
             with torch.no_grad():
+                dist_t = pairwise_distances(feat_t)
                 found = self.tuples(dist_s.detach(), labels)
+            out = dict(dist_s=dist_s, dist_t=dist_t, tuples=found,
+                       logits_s=None, logits_t=None)
             if found is None:
-                return None
-            anchors, columns, valid = found
+                return out
+            anchors, columns, _ = found
             rows = anchors[:, None]
-            logits_s = -dist_s[rows, columns] / self.tau
-            with torch.no_grad():
-                logits_t = -pairwise_distances(feat_t)[rows, columns] / \
-                    self.tau
-        return logits_s, logits_t, valid
+            out['logits_s'] = -dist_s[rows, columns] / self.tau
+            out['logits_t'] = -dist_t[rows, columns] / self.tau
+        return out
 
     @torch.no_grad()
     def agreement(self, preds_S, preds_T, gt_labels):

@@ -135,31 +135,55 @@ class VRMLoss(nn.Module):
             raise ValueError(
                 f'VRMLoss needs at least 2 classes; got C={num_classes}.')
 
-    def _standardise(self, logits):
+    def standardise(self, logits):
+        """The graphs' vertices: each row z-scored, ``(z - mean) / (std +
+        zscore_eps)`` (unbiased std), or ``logits`` as given without
+        ``zscore``."""
         if not self.zscore:
             return logits
         mean = logits.mean(1, keepdim=True)
         std = logits.std(1, keepdim=True)
         return (logits - mean) / (std + self.zscore_eps)
 
-    def _graph_term(self, disc, rows, cols, score):
-        """Mean discrepancy of the edges ``(rows[i], cols[i])``, the top
-        ``prune_ratio`` of ``score`` detached."""
-        values = disc[rows, cols]
+    def pruned(self, values, score):
+        """Which of a graph's kept edges pruning detaches: the top
+        ``floor(prune_ratio * num_edges)`` of ``score`` (of ``values``, the
+        edges' discrepancies, with ``prune='discrepancy'``).
+
+        Args:
+            values (Tensor): ``(E,)`` discrepancies of the kept edges.
+            score (Tensor | None): ``(E,)`` the ``'entropy'`` criterion,
+                as :meth:`edges` gives it.
+
+        Returns:
+            BoolTensor | None: ``(E,)`` mask of the detached edges, or None
+            when none is (``prune='none'`` or too few edges): no mask to
+            build or apply in the training step.
+        """
         num_pruned = int(self.prune_ratio * values.numel())
         if self.prune == 'none' or num_pruned == 0:
-            return values.mean()
+            return None
         if self.prune == 'discrepancy':
             score = values.detach()
         top = score.topk(num_pruned, sorted=False).indices
         pruned = torch.zeros_like(values, dtype=torch.bool)
         pruned[top] = True
+        return pruned
+
+    def _graph_term(self, disc, rows, cols, score):
+        """Mean discrepancy of the edges ``(rows[i], cols[i])``, the
+        :meth:`pruned` ones detached."""
+        values = disc[rows, cols]
+        pruned = self.pruned(values, score)
+        if pruned is None:
+            return values.mean()
         return torch.where(pruned, values.detach(), values).mean()
 
     def edges(self, preds_S, preds_T, is_pairs=None):
         """The two graphs' per-edge discrepancies: the relations the loss
         matches, computed once here for the loss, the visualiser, the
-        diagnostics and the benchmarks.
+        diagnostics and the benchmarks (:meth:`pruned` says which edges
+        pruning detaches).
 
         Args:
             preds_S (Tensor): ``(N, C)`` student logits (``N = 2B`` in
@@ -182,8 +206,8 @@ class VRMLoss(nn.Module):
                 else torch.float32
             logits_s = preds_S.to(dtype)
             logits_t = preds_T.detach().to(dtype)
-            vs = self._standardise(logits_s)
-            vt = self._standardise(logits_t)
+            vs = self.standardise(logits_s)
+            vt = self.standardise(logits_t)
             rows, num_classes = vs.shape
             device = vs.device
             if is_pairs == 'all':
