@@ -6,9 +6,6 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmrazor.registry import HOOKS
 
-#: Losses that relate the samples of one batch to each other.
-BATCH_RELATIONAL = ('VRMLoss', 'RefilledTupleLoss')
-
 
 @HOOKS.register_module()
 class TrainCheckHook(Hook):
@@ -22,13 +19,18 @@ class TrainCheckHook(Hook):
       student's labels (MMRazor's ``SingleTeacherDistill``; ``VRMDistill``
       and ``RefilledDistill`` run it in tensor mode); the first offending
       sample is named;
-    * every ``RRDLoss`` memory holds at least one global batch of teacher
-      embeddings (``queue_size`` >= ``batch_size`` x world size, or x 1 with
-      ``per_rank_memory``; x 2 inside ``VRMDistill``, whose recorders see
+    * every memory (a loss with ``memory_rows_per_step``, e.g. ``RRDLoss``)
+      holds at least the rows one step writes (``queue_size`` >=
+      ``batch_size`` x world size, or x 1 with ``per_rank_memory``; x the
+      algorithm's ``num_views``, 2 for ``VRMDistill``, whose recorders see
       the real and the virtual view of each sample);
-    * losses that relate the samples of a batch (``VRMLoss``,
-      ``RefilledTupleLoss``) never get a batch of one sample: neither
-      ``batch_size=1`` nor a last batch of 1 without ``drop_last``.
+    * losses that relate the samples of a batch (``relates_batch_samples =
+      True``: ``VRMLoss``, ``RefilledTupleLoss``) never get a batch of one
+      sample: neither ``batch_size=1`` nor a last batch of 1 without
+      ``drop_last``.
+
+    The components declare these needs (class attributes and methods), not
+    the hook by class names: a subclass or a renamed loss is checked too.
 
     Labels come from ``dataset.get_gt_labels()`` (MMPretrain datasets read
     them from the annotations, without decoding images); a dataset without
@@ -88,22 +90,24 @@ class TrainCheckHook(Hook):
         world = get_world_size()
         for name, loss in losses.items():
             kind = type(loss).__name__
-            if kind == 'RRDLoss':
-                procs = 1 if loss.per_rank_memory else world
-                per_step = batch * rows_per_sample * procs
+            rows_per_step = getattr(loss, 'memory_rows_per_step', None)
+            if rows_per_step is not None:
+                procs = 1 if getattr(loss, 'per_rank_memory', False) \
+                    else world
+                per_step = rows_per_step(batch * rows_per_sample, world)
                 if loss.queue_size < per_step:
-                    views = (f' x {rows_per_sample} views (VRMDistill '
-                             'records the real and the virtual view)'
+                    views = (f' x {rows_per_sample} views (the algorithm '
+                             'records every view of a sample)'
                              if rows_per_sample > 1 else '')
                     raise ValueError(
-                        f'TrainCheckHook: loss {name!r} (RRDLoss) has '
+                        f'TrainCheckHook: loss {name!r} ({kind}) has '
                         f'queue_size={loss.queue_size}, smaller than the '
                         f'{per_step} teacher embeddings written per step '
                         f'(batch_size={batch}{views} x {procs} '
                         'process(es)): each step would overwrite its own '
                         'writes. Raise queue_size (the paper uses 16384) '
                         'or lower the batch size.')
-            if kind not in BATCH_RELATIONAL:
+            if not getattr(loss, 'relates_batch_samples', False):
                 continue
             if batch < 2:
                 raise ValueError(
@@ -124,10 +128,9 @@ class TrainCheckHook(Hook):
 
 
 def _rows_per_sample(model):
-    """Rows each sample adds to a recorder per step: VRMDistill runs
-    teacher and student on the real and the virtual view (2B rows)."""
-    from relkd_mm.models.algorithms import VRMDistill
-    return 2 if isinstance(model, VRMDistill) else 1
+    """Rows each sample adds to a recorder per step: the algorithm's
+    declared ``num_views`` (VRMDistill: the real and the virtual view)."""
+    return int(getattr(model, 'num_views', 1))
 
 
 def _teacher_gets_labels(model):

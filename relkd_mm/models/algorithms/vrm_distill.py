@@ -97,6 +97,10 @@ class VRMDistill(SingleTeacherDistill):
         **kwargs: Arguments of :class:`~mmrazor.models.SingleTeacherDistill`.
     """
 
+    #: Rows each sample adds to the recorders per step (the real and the
+    #: virtual view): TrainCheckHook sizes RRD memories with it.
+    num_views = 2
+
     STUDENT_CE = ('real', 'both')
 
     def __init__(self, *args, student_ce='real', **kwargs):

@@ -88,6 +88,10 @@ class RefilledTupleLoss(nn.Module):
             Defaults to 1e-12.
     """
 
+    #: Relates the samples of a batch to each other (tuples need >= 2):
+    #: TrainCheckHook refuses batches of one sample.
+    relates_batch_samples = True
+
     def __init__(self,
                  loss_weight=1000.0,
                  tau=4.0,

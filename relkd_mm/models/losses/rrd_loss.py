@@ -70,6 +70,9 @@ class RRDLoss(nn.Module):
             Defaults to False.
     """
 
+    #: Relates each sample to a memory, not to the batch's other samples.
+    relates_batch_samples = False
+
     def __init__(self,
                  loss_weight=1.0,
                  queue_size=16384,
@@ -114,6 +117,13 @@ class RRDLoss(nn.Module):
                 f'enqueue_first={self.enqueue_first}, '
                 f'per_rank_memory={self.per_rank_memory}, '
                 f'loss_weight={self.loss_weight}')
+
+    def memory_rows_per_step(self, rows_per_rank, world_size):
+        """Rows written into the memory per training step, for
+        TrainCheckHook (which refuses a memory that a step would overwrite
+        with its own writes): every rank's rows, all-gathered, or one
+        rank's with ``per_rank_memory``."""
+        return rows_per_rank * (1 if self.per_rank_memory else world_size)
 
     def _check(self, preds_S, preds_T):
         for name, x in (('preds_S', preds_S), ('preds_T', preds_T)):

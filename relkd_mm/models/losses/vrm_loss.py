@@ -76,6 +76,10 @@ class VRMLoss(nn.Module):
         zscore_eps (float): Added to the std in ``zscore``. Defaults to 1e-7.
     """
 
+    #: Relates the samples of a batch to each other (graphs need >= 2):
+    #: TrainCheckHook refuses batches of one sample.
+    relates_batch_samples = True
+
     IS_PAIRS = ('all', 'cross')
     PRUNE = ('discrepancy', 'entropy', 'none')
 
