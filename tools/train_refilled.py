@@ -5,18 +5,29 @@
 #       [--work-dir DIR] [--gpus N] [--resume] [--cfg-options ...] \
 #       [--stage1-options ...] [--stage2-options ...]
 #
-# Each stage is an ordinary `tools/train.py` run in DIR/stage1 and
-# DIR/stage2. Stage 2 loads stage 1's *last* checkpoint (`load_from`); no
-# checkpoint is ever selected on the validation/test set.
+# The stages are ordinary MMEngine runs in DIR/stage1 and DIR/stage2, run
+# in this process by relkd_mm.utils.quick_runs.train_and_test, the runner of
+# multi-stage methods that the quick start and the benchmark use too. Stage
+# 2 loads stage 1's *last* checkpoint (`load_from`); no checkpoint is ever
+# selected on the validation/test set. With --gpus N > 1 this tool starts
+# itself under torch.distributed.run, each process running both stages.
 import argparse
+import os
 import os.path as osp
 import subprocess
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# isort: off
+# relkd_mm first: its compat patches must precede every mm* import.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
+from mmengine.config import DictAction  # noqa: E402
+
+from relkd_mm.utils.quick_runs import train_and_test  # noqa: E402
+# isort: on
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train REFILLED stage 1, then stage 2 from its result.')
     parser.add_argument('stage1_config')
@@ -30,66 +41,58 @@ def parse_args():
         help='processes per stage; > 1 launches torch.distributed.run')
     parser.add_argument(
         '--resume', action='store_true',
-        help='resume each stage from its latest checkpoint, if any')
+        help='resume each stage from its latest checkpoint, if any (a '
+        'finished stage 1 is not run again)')
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[],
+        '--cfg-options', nargs='+', action=DictAction, default={},
         help='key=value overrides for both stages')
-    parser.add_argument('--stage1-options', nargs='+', default=[],
-                        help='key=value overrides for stage 1 only')
-    parser.add_argument('--stage2-options', nargs='+', default=[],
-                        help='key=value overrides for stage 2 only')
-    return parser.parse_args()
+    parser.add_argument('--stage1-options', nargs='+', action=DictAction,
+                        default={}, help='key=value overrides for stage 1 '
+                        'only')
+    parser.add_argument('--stage2-options', nargs='+', action=DictAction,
+                        default={}, help='key=value overrides for stage 2 '
+                        'only')
+    # Set by the torch.distributed.run relaunch of --gpus N.
+    parser.add_argument('--launcher', default='none',
+                        help=argparse.SUPPRESS)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
-def train(config, work_dir, options, args, resume, load_from=None):
-    if args.gpus > 1:
-        cmd = [sys.executable, '-m', 'torch.distributed.run',
-               f'--nproc_per_node={args.gpus}']
-        launcher = ['--launcher', 'pytorch']
-    else:
-        cmd, launcher = [sys.executable], []
-    cmd += [osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir',
-            work_dir, *launcher]
-    if resume:
-        cmd.append('--resume')
-    if load_from:
-        # Its own argument, not `--cfg-options load_from=...`: DictAction
-        # splits values at commas (and drops spaces), so a work dir with a
-        # comma would become a list.
-        cmd += ['--load-from', load_from]
-    if options:
-        cmd += ['--cfg-options', *options]
+def relaunch(args):
+    """This tool again under torch.distributed.run, ``--gpus`` processes."""
+    argv = [a for a in sys.argv[1:] if not a.startswith('--gpus')]
+    if '--gpus' in sys.argv:  # `--gpus N` as two words
+        i = sys.argv.index('--gpus')
+        argv = sys.argv[1:i] + sys.argv[i + 2:]
+    cmd = [sys.executable, '-m', 'torch.distributed.run',
+           f'--nproc_per_node={args.gpus}', osp.abspath(__file__), *argv,
+           '--launcher', 'pytorch']
     print('+', ' '.join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
 
-def last_checkpoint(work_dir):
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'Stage 1 left no checkpoint in {work_dir!r} (no '
-            '`last_checkpoint` file): check its log.')
-    with open(path) as f:
-        return f.read().strip()
-
-
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
+    if args.gpus > 1 and args.launcher == 'none':
+        relaunch(args)
+        return None
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.stage2_config))[0])
-    stage1_dir = osp.join(work_dir, 'stage1')
-    stage2_dir = osp.join(work_dir, 'stage2')
-    train(args.stage1_config, stage1_dir,
-          args.cfg_options + args.stage1_options, args, args.resume)
-    options = args.cfg_options + args.stage2_options
-    if args.resume and osp.isfile(osp.join(stage2_dir, 'last_checkpoint')):
-        # The stage-2 checkpoint holds the student, centres and optimiser.
-        train(args.stage2_config, stage2_dir, options, args, resume=True)
-        return
-    ckpt = last_checkpoint(stage1_dir)
-    print(f'Stage 2 starts from {ckpt}', flush=True)
-    train(args.stage2_config, stage2_dir, options, args, resume=False,
-          load_from=ckpt)
+
+    def prepare(cfg):
+        cfg.launcher = args.launcher
+
+    return train_and_test(
+        'refilled', [args.stage1_config, args.stage2_config], work_dir,
+        dict(args.cfg_options), resume=args.resume, log_level='INFO',
+        prepare=prepare,
+        stage_options=[dict(args.stage1_options),
+                       dict(args.stage2_options)],
+        test=False)
 
 
 if __name__ == '__main__':

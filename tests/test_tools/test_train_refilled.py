@@ -1,8 +1,6 @@
-"""Both REFILLED stages end to end through tools/train.py (via
-tools/train_refilled.py) on generated CIFAR-100 files."""
+"""Both REFILLED stages end to end through tools/train_refilled.py
+(quick_runs.train_and_test) on generated CIFAR-100 files."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -28,28 +26,14 @@ def data_options(root, nested=False):
 
 
 @pytest.fixture
-def inprocess(monkeypatch):
-    """``inprocess(*args)``: tools/train_refilled.py in this process, its
-    stages' tools/train.py commands too (the tool's CLI and its stage
-    subprocesses are tested by the first run of
+def inprocess():
+    """``inprocess(*args)``: tools/train_refilled.py in this process (its
+    stages run in process too, by quick_runs.train_and_test; the tool's CLI
+    in a fresh interpreter is tested by the first run of
     test_two_stages_and_resume)."""
-    real_run = subprocess.run
-
-    def run(cmd, *args, **kwargs):
-        if list(cmd[:1]) != [sys.executable] or \
-                not str(cmd[1]).endswith('train.py'):
-            return real_run(cmd, *args, **kwargs)
-        proc = run_inprocess('train.py', *cmd[2:])
-        sys.stdout.write(proc.stdout)
-        sys.stderr.write(proc.stderr)
-        return proc
 
     def call(*args):
-        monkeypatch.setattr(subprocess, 'run', run)
-        try:
-            return run_inprocess('train_refilled.py', *args)
-        finally:
-            monkeypatch.setattr(subprocess, 'run', real_run)
+        return run_inprocess('train_refilled.py', *args)
 
     return call
 
