@@ -29,9 +29,9 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-# TensorBoard: add dict(type='TensorboardVisBackend') (needs
-# `pip install -e .[tensorboard]`), e.g. with
-# --cfg-options "vis_backends=[dict(type='LocalVisBackend'),dict(type='TensorboardVisBackend')]"  # noqa: E501
+# TensorBoard or W&B: add their backend to `visualizer.vis_backends` in a
+# config (--cfg-options cannot add one beside LocalVisBackend): see
+# docs/trackers.md.
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
