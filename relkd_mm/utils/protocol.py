@@ -40,7 +40,7 @@ from collections import namedtuple
 from mmengine.config import Config
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
-from relkd_mm.utils.quick_runs import REPO, train_and_test
+from relkd_mm.utils.quick_runs import REPO, sha256, train_and_test
 from relkd_mm.utils.report import (format_difference, markdown_table, mean_std,
                                    paired_difference)
 
@@ -140,14 +140,6 @@ def with_ablations(arms):
 
 def slug(name):
     return re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_weights(checkpoint, path, **meta):

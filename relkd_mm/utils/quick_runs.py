@@ -40,19 +40,27 @@ QUICKSTART_TEACHER_SHA256 = \
     'd5dd7883ebb7e11a7780ac7005a336168fbd0a3481b3435f69a9279230dbe2a7'
 
 
+def sha256(path):
+    """The sha256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def committed_teacher(path=QUICKSTART_TEACHER,
-                      sha256=QUICKSTART_TEACHER_SHA256):
+                      expected=QUICKSTART_TEACHER_SHA256):
     """``path`` when its sha256 is the recorded one; otherwise a
     SystemExit naming the file and the fix (a changed, truncated or
     Git-LFS-pointer file would distil from something else)."""
     if not osp.isfile(path):
         sys.exit(f'The quick start\'s teacher {path} is missing: restore it '
                  '(`git checkout -- checkpoints/`) or pass --train-teacher.')
-    with open(path, 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    if digest != sha256:
+    digest = sha256(path)
+    if digest != expected:
         sys.exit(f'{path} does not match its recorded sha256 '
-                 f'({sha256[:16]}..., the file has {digest[:16]}...): '
+                 f'({expected[:16]}..., the file has {digest[:16]}...): '
                  'restore it (`git checkout -- checkpoints/`) or pass '
                  '--train-teacher.')
     return path

@@ -67,12 +67,13 @@ def losses_logged(work_dir, key):
     return [float(v) for v in values]
 
 
-def run(tmp_path, fmnist, base):
+def run(tmp_path, fmnist, base, *options):
     work = tmp_path / 'work'
     # tools/train.py reads the config from disk, relative paths resolved.
     config = config_with_dkd(tmp_path, base)
     train(osp.relpath(config, REPO), work, options=fmnist_options(
-        fmnist, epochs=1, batch=BATCH) + ['model.allow_random_teacher=True'])
+        fmnist, epochs=1, batch=BATCH) + ['model.allow_random_teacher=True',
+                                          *options])
     return work
 
 
@@ -96,12 +97,9 @@ def test_vrm_with_dkd_trains_and_labels_cover_both_views(fmnist, tmp_path,
 
 def test_vrm_both_views_ce_with_dkd(fmnist, tmp_path, dkd_inputs):
     """student_ce='both' records the loss module on 2B rows itself."""
-    work = tmp_path / 'work'
-    config = config_with_dkd(
-        tmp_path, 'configs/quickstart/vrm_wrn-16-2_resnet8_fmnist.py')
-    train(osp.relpath(config, REPO), work, options=fmnist_options(
-        fmnist, epochs=1, batch=BATCH) + [
-            'model.allow_random_teacher=True', 'model.student_ce=both'])
+    work = run(tmp_path, fmnist,
+               'configs/quickstart/vrm_wrn-16-2_resnet8_fmnist.py',
+               'model.student_ce=both')
     assert all(math.isfinite(v)
                for v in losses_logged(work, 'distill.loss_dkd'))
     for shape_s, _, labels in dkd_inputs:
