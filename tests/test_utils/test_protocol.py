@@ -137,8 +137,9 @@ def test_vrm_ablation_rows_remove_one_part_each():
     expected = {
         'VRM: inter-sample graph': (False, 0.0, 'none'),
         'VRM: + inter-class graph': (False, preset_loss.ic_weight, 'none'),
-        'VRM: + virtual views': (True, preset_loss.ic_weight, 'none'),
+        'VRM: + pruning': (True, preset_loss.ic_weight, 'discrepancy'),
     }
+    assert preset_loss.prune == 'none'
     for name, (views, ic_weight, prune) in expected.items():
         cfg, loss, has_views = _vrm_cfg(rows[name])
         assert has_views == views, name
@@ -146,9 +147,9 @@ def test_vrm_ablation_rows_remove_one_part_each():
                                   'SingleTeacherDistill'), name
         assert (loss.ic_weight, loss.prune) == (ic_weight, prune), name
         rest = {k: v for k, v in loss.items() if k not in
-                ('ic_weight', 'prune')}
+                ('ic_weight', 'prune', 'prune_ratio')}
         assert rest == {k: v for k, v in preset_loss.items() if k not in
-                        ('ic_weight', 'prune')}, name
+                        ('ic_weight', 'prune', 'prune_ratio')}, name
         assert cfg.custom_hooks == preset.custom_hooks, name
         assert cfg.train_cfg == preset.train_cfg, name
         assert cfg.train_dataloader.drop_last, name
