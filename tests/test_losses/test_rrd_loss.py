@@ -166,10 +166,14 @@ def test_presets_and_overrides():
                     enqueue_first=False)
     assert (mixed.tau_s, mixed.tau_t, mixed.enqueue_first) == \
         (0.1, 0.05, False)
+    # What `--cfg-options ...loss_rrd.preset=2025` passes: an int.
+    year = RRDLoss(queue_size=8, embed_dim=2, preset=2025)
+    assert (year.tau_s, year.tau_t, year.enqueue_first) == (0.1, 0.02, True)
 
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(preset='2023'), 'preset'),
+    (dict(preset=2023), 'preset'),
     (dict(queue_size=0), 'queue_size'),
     (dict(embed_dim=2.5), 'embed_dim'),
     (dict(tau_s=0.), 'tau_s'),

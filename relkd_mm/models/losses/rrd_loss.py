@@ -83,6 +83,9 @@ class RRDLoss(nn.Module):
                  preset='2024',
                  per_rank_memory=False):
         super().__init__()
+        # `--cfg-options ...preset=2025` parses the year as an int.
+        if isinstance(preset, int) and not isinstance(preset, bool):
+            preset = str(preset)
         if preset not in RRD_PRESETS:
             raise ValueError(f'RRDLoss: preset={preset!r} is unknown; use '
                              f'one of {sorted(RRD_PRESETS)}.')
