@@ -35,10 +35,10 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import os
 import os.path as osp
 import re
+import statistics
 import sys
 import time
 import traceback
@@ -55,8 +55,9 @@ from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.console import RunProgress  # noqa: E402
 from relkd_mm.utils.quick_runs import (  # noqa: E402
-    RUNS, TEACHER, Method, budget_options, config_paths,
-    ensure_fashion_mnist, last_checkpoint, missing_configs, train_and_test)
+    RUNS, TEACHER, Method, budget_options, check_fashion_mnist, config_paths,
+    last_checkpoint, missing_configs, train_and_test)
+from relkd_mm.utils.report import markdown_table, mean_std  # noqa: E402
 # isort: on
 
 FMNIST_BUDGET = dict(train_size=6000, test_size=2000, epochs=3)
@@ -265,7 +266,7 @@ class Benchmark:
     def run(self):
         args = self.args
         if args.dataset == 'fashion-mnist':
-            ensure_fashion_mnist(self.data_root)
+            check_fashion_mnist(self.data_root)
         missing = {m.name: missing_configs(m) for m in self.methods}
         for name, paths in missing.items():
             if paths:
@@ -338,28 +339,27 @@ class Benchmark:
     def table(self, rows):
         base = next((r for r in rows if r['method'].baseline and
                      r['results']), None)
-        lines = [
-            f'{self.args.dataset} test top-1 (%), {self.describe_budget()}, '
-            f'seeds {self.args.seeds}; mean +- sample std over seeds.',
-            '',
-            '| method | top-1 | vs ' +
-            (base['method'].name if base else 'baseline') +
-            ' | seeds | per seed | s/run |',
-            '|---|---|---|---|---|---|']
+        cells = []
         for row in rows:
             res = row['results']
             name = row['method'].name + (
                 ' (baseline)' if row['method'].baseline else '')
             if not res:
-                lines.append(f'| {name} | - | - | 0 | - | - |')
+                cells.append([name, '-', '-', 0, '-', '-'])
                 continue
             std = f' +- {row["std"]:.2f}' if len(res) > 1 else ''
             delta = f'{row["mean"] - base["mean"]:+.2f}' if base else '-'
             per_seed = ', '.join(f'{r["top1"]:.2f}' for r in res)
-            secs = sum(r['seconds'] for r in res) / len(res)
-            lines.append(f'| {name} | {row["mean"]:.2f}{std} | {delta} | '
-                         f'{len(res)} | {per_seed} | {secs:.0f} |')
-        return '\n'.join(lines) + '\n'
+            secs = statistics.fmean(r['seconds'] for r in res)
+            cells.append([name, f'{row["mean"]:.2f}{std}', delta, len(res),
+                          per_seed, f'{secs:.0f}'])
+        headers = ['method', 'top-1', 'vs ' + (
+            base['method'].name if base else 'baseline'), 'seeds',
+            'per seed', 's/run']
+        return (f'{self.args.dataset} test top-1 (%), '
+                f'{self.describe_budget()}, seeds {self.args.seeds}; mean '
+                '+- sample std over seeds.\n\n' +
+                markdown_table(headers, cells))
 
     def write(self, rows, table):
         with open(osp.join(self.root, 'results.md'), 'w') as f:
@@ -376,14 +376,9 @@ class Benchmark:
         self.plot(rows)
 
     def plot(self, rows):
-        try:
-            import matplotlib
-            matplotlib.use('Agg')
-            import matplotlib.pyplot as plt
-        except ImportError:
-            self.log('matplotlib is not installed: no plot (pip install -e '
-                     '".[viz]").', logging.WARNING)
-            return
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
         rows = [r for r in rows if r['results']]
         fig, ax = plt.subplots(figsize=(1.4 * len(rows) + 2, 3.5))
         for i, row in enumerate(rows):
@@ -406,17 +401,6 @@ class Benchmark:
         plt.close(fig)
 
 
-def mean_std(values):
-    """Mean and sample standard deviation (0 for a single value)."""
-    if not values:
-        return dict(mean=float('nan'), std=float('nan'))
-    mean = sum(values) / len(values)
-    if len(values) == 1:
-        return dict(mean=mean, std=0.0)
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return dict(mean=mean, std=math.sqrt(var))
-
-
 def run_protocol(args):
     """``--protocol fmnist-lowdata``: relkd_mm.utils.protocol does the
     runs; this writes the report."""
@@ -435,7 +419,7 @@ def run_protocol(args):
     if args.ablations:
         arms = protocol.with_ablations(arms)
     data_root = args.data_root or DEBIAN_FASHION_MNIST
-    ensure_fashion_mnist(data_root)
+    check_fashion_mnist(data_root)
     runner = protocol.Protocol(
         root, data_root,
         train_size=args.train_size or protocol.TRAIN_SIZE,

@@ -68,6 +68,7 @@ from mmrazor.registry import MODELS  # noqa: E402
 from relkd_mm.utils.profiling import (environment, interleaved,  # noqa: E402
                                       peak_rss, quartiles, ratio_stats,
                                       rss_reset_peak, sync, write_text)
+from relkd_mm.utils.report import markdown_table  # noqa: E402
 
 #: name -> (config, description). ``student`` is the KD config's student
 #: trained alone (its own data preprocessor and optimizer).
@@ -482,7 +483,7 @@ def summarise(benches, step_times, loss_times, memory):
 
 def markdown(result):
     env, pair, args = result['env'], result['pair'], result['args']
-    lines = [
+    header = (
         f'Pair `{pair["name"]}` ({pair["teacher"]} -> {pair["student"]}, '
         f'{pair["size"]}x{pair["size"]} images, {pair["num_classes"]} '
         f'classes), batch {args["batch"]} per view, device {args["device"]}'
@@ -491,17 +492,13 @@ def markdown(result):
         f'{args["warmup"]} warm-up + {args["repeats"]} interleaved rounds; '
         f'load average {env["loadavg_start"]:.1f} at start, '
         f'{env["loadavg_end"]:.1f} at end; {env["date"]}; torch '
-        f'{env["torch"]}, mmengine {env["mmengine"]}, mmpretrain '
-        f'{env["mmpretrain"]}, mmrazor {env["mmrazor"]}.', '',
-        '| method | images/step | step ms (IQR) | step / KD (IQR) | '
-        'loss fwd+bwd ms | loss / own step | loss / student step | '
-        'peak MB | memory / KD | target |',
-        '|---|---|---|---|---|---|---|---|---|---|'
-    ]
+        f'{env["PyTorch"]}, mmengine {env["MMEngine"]}, mmpretrain '
+        f'{env["MMPreTrain"]}, mmrazor {env["MMRazor"]}.')
 
     def fmt(row, key, spec, default='-'):
         return format(row[key], spec) if key in row else default
 
+    cells = []
     for row in result['rows']:
         ratio = '-'
         if 'step_vs_kd' in row:
@@ -512,14 +509,16 @@ def markdown(result):
         loss = '-'
         if 'loss_ms' in row:
             loss = f'{row["loss_ms"]:.2f} ({row["loss_iqr_ms"]:.2f})'
-        lines.append(
-            f'| {row["name"]} | {row["images"]} | {row["step_ms"]:.1f} '
-            f'({row["step_iqr_ms"]:.1f}) | {ratio} | {loss} | '
-            f'{fmt(row, "loss_of_step", ".1%")} | '
-            f'{fmt(row, "loss_of_student", ".1%")} | '
-            f'{fmt(row, "peak_mb", ".0f")} | {fmt(row, "mem_vs_kd", ".2f")} '
-            f'| {row.get("verdict", "")} |')
-    return '\n'.join(lines) + '\n'
+        cells.append([
+            row['name'], row['images'],
+            f'{row["step_ms"]:.1f} ({row["step_iqr_ms"]:.1f})', ratio, loss,
+            fmt(row, 'loss_of_step', '.1%'),
+            fmt(row, 'loss_of_student', '.1%'), fmt(row, 'peak_mb', '.0f'),
+            fmt(row, 'mem_vs_kd', '.2f'), row.get('verdict', '')])
+    return header + '\n\n' + markdown_table(
+        ['method', 'images/step', 'step ms (IQR)', 'step / KD (IQR)',
+         'loss fwd+bwd ms', 'loss / own step', 'loss / student step',
+         'peak MB', 'memory / KD', 'target'], cells)
 
 
 def bar_chart(result, path):

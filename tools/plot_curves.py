@@ -1,12 +1,14 @@
 """Plot training curves (losses, accuracy) of one or several MMEngine runs.
 
 Reads every ``<work_dir>/<timestamp>/vis_data/scalars.json`` that MMEngine's
-``LocalVisBackend`` wrote (one JSON object per line). Training lines carry
-``iter`` (and ``epoch`` in epoch-based loops) and the losses; validation
-lines carry the metrics (``accuracy/top1``, ``teacher.accuracy/top1``) and a
-``step`` that is the epoch in epoch-based loops and the iteration otherwise.
-The timestamps of a resumed run are merged in order, the later one winning
-where they overlap.
+``LocalVisBackend`` wrote, with MMPretrain's reader
+(``mmpretrain.utils.load_json_log``: training lines are those with ``lr``).
+Training lines carry ``iter`` (and ``epoch`` in epoch-based loops) and the
+losses; validation lines carry the metrics (``accuracy/top1``,
+``teacher.accuracy/top1``) and a ``step`` that is the epoch in epoch-based
+loops and the iteration otherwise. What the reader lacks is here: several
+runs in one figure, and the timestamps of a resumed run merged in order, the
+later one winning where they overlap.
 
 Each key gets one subplot, each run one line (legend: the run's name).
 The x axis is the training iteration. Validation epochs are converted to
@@ -27,6 +29,12 @@ import glob
 import json
 import os.path as osp
 import re
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+# Before any mm* import: relkd_mm applies the compat patches.
+import relkd_mm  # noqa: E402,F401 isort:skip
+from mmpretrain.utils import load_json_log  # noqa: E402
 
 TRAIN_LOG = re.compile(r'Epoch\(train\)\s*\[\d+\]\[\s*\d+/(\d+)\]')
 DEFAULT_METRIC = 'accuracy/top1'
@@ -76,12 +84,17 @@ class Run:
         train, val = {}, {}
         self.by_epoch = False
         for path in files:
-            for line in _read_lines(path):
-                if 'iter' in line:
-                    train[int(line['iter'])] = line
-                    self.by_epoch |= 'epoch' in line
-                elif 'step' in line:
-                    val[int(line['step'])] = line
+            try:
+                log = load_json_log(path)
+            except json.JSONDecodeError as exc:
+                # A run killed while writing leaves a partial last line.
+                raise ValueError(f'{path}: not MMEngine\'s JSON lines '
+                                 f'({exc}).') from None
+            for line in log['train']:
+                train[int(line['iter'])] = line
+                self.by_epoch |= 'epoch' in line
+            for line in log['val']:
+                val[int(line['step'])] = line
         self.train = [train[k] for k in sorted(train)]
         self.val = [val[k] for k in sorted(val)]
         self.iters_per_epoch = _iters_per_epoch(work_dir)
@@ -117,19 +130,6 @@ class Run:
         # `loss_rrd` must not pick `teacher.loss_rrd` over the student's.
         tails.sort(key=lambda k: k.startswith('teacher.'))
         return tails[0] if tails else None
-
-
-def _read_lines(path):
-    with open(path) as f:
-        for number, text in enumerate(f, 1):
-            text = text.strip()
-            if not text:
-                continue
-            try:
-                yield json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f'{path}:{number}: not a JSON line '
-                                 f'({exc}).') from None
 
 
 def _iters_per_epoch(work_dir):

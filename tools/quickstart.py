@@ -29,9 +29,15 @@ from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.console import RunProgress  # noqa: E402
 from relkd_mm.utils.quick_runs import (  # noqa: E402
-    QUICKSTART_TEACHER, TEACHER, budget_options, committed_teacher,
-    config_paths, ensure_fashion_mnist, test_checkpoint, train_and_test)
+    TEACHER, budget_options, check_fashion_mnist, committed_teacher,
+    config_paths, test_checkpoint, train_and_test)
+from relkd_mm.utils.report import markdown_table  # noqa: E402
 # isort: on
+
+#: The teacher committed with the repository (its sha256:
+#: relkd_mm.utils.quick_runs.QUICKSTART_TEACHER_SHA256).
+QUICKSTART_TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
+                              'wrn-16-2_fmnist-lowdata.pth')
 
 
 def parse_args(argv=None):
@@ -70,7 +76,7 @@ def teacher_row(args, options, bar):
     if not args.train_teacher:
         ckpt = args.teacher_ckpt
         if osp.abspath(ckpt) == QUICKSTART_TEACHER:
-            committed_teacher()
+            committed_teacher(ckpt)
         elif not osp.isfile(ckpt):
             sys.exit(f'--teacher-ckpt {ckpt}: no such file.')
         bar.progress.console.print(
@@ -101,23 +107,22 @@ def teacher_row(args, options, bar):
 
 def table(teacher, results):
     base = next(r for r in results if r['name'] == 'student alone')['top1']
-    lines = [
-        f'| {"run":<22} | {"top-1":>6} | {"vs alone":>8} | {"epochs":>6} '
-        f'| {"time":>6} | config',
-        f'|{"-" * 24}|{"-" * 8}|{"-" * 10}|{"-" * 8}|{"-" * 8}|{"-" * 8}']
+    rows = []
     for r in [teacher] + results:
         gain = '' if r is teacher or r['name'] == 'student alone' else \
             f'{r["top1"] - base:+.2f}'
         epochs = '+'.join(str(e) for e in r.get('stage_epochs', ['-']))
-        lines.append(f'| {r["name"]:<22} | {r["top1"]:6.2f} | {gain:>8} | '
-                     f'{epochs:>6} | {r["seconds"]:5.0f}s | '
-                     f'{", ".join(r["configs"])}')
-    return '\n'.join(lines)
+        rows.append([r['name'], f'{r["top1"]:.2f}', gain, epochs,
+                     f'{r["seconds"]:.0f}s', ', '.join(r['configs'])])
+    # Padded: the table is read on the console as well.
+    return markdown_table(
+        ['run', 'top-1', 'vs alone', 'epochs', 'time', 'config'], rows,
+        'lrrrrl', pad=True)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    ensure_fashion_mnist(args.data_root)
+    check_fashion_mnist(args.data_root)
     options = budget_options(args.train_size, args.test_size, args.epochs,
                              args.seed, args.data_root)
     print(f'Fashion-MNIST from {args.data_root}: first {args.train_size} '
@@ -154,7 +159,7 @@ def main(argv=None):
           'test images; every student on the same subset, seed and number '
           'of epochs; "vs alone": the gain over the student alone '
           '(one seed: see docs/results.md for the intervals):')
-    print(table(teacher, results))
+    print(table(teacher, results), end='')
 
 
 if __name__ == '__main__':

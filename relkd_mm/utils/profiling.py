@@ -86,11 +86,14 @@ def peak_rss():
 
 
 def environment(device):
-    """Where and with what a measurement ran: device, threads, versions,
-    the load average at the start."""
-    import mmengine
+    """Where and with what a measurement ran: MMEngine's ``collect_env()``
+    (Python, PyTorch and its build, CUDA and the GPUs, compilers, OpenCV,
+    MMEngine), plus what it lacks: the measured device by name (on CPU the
+    model name), the CPU count, torch's threads, MMPreTrain's and MMRazor's
+    versions, the date and the load average at the start."""
     import mmpretrain
     import mmrazor
+    from mmengine.utils.dl_utils import collect_env
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
@@ -98,16 +101,16 @@ def environment(device):
                        if line.startswith('model name'))
     except (OSError, StopIteration):
         pass
-    device = (torch.cuda.get_device_name(device)
-              if str(device).startswith('cuda') else f'CPU: {cpu}')
-    return dict(
+    env = dict(collect_env())
+    env.update(
         date=datetime.datetime.now().astimezone().isoformat(
             timespec='seconds'),
-        device=device, cpus=os.cpu_count(),
-        threads=torch.get_num_threads(), torch=torch.__version__,
-        mmengine=mmengine.__version__, mmpretrain=mmpretrain.__version__,
-        mmrazor=mmrazor.__version__, python=platform.python_version(),
+        device=(torch.cuda.get_device_name(device)
+                if str(device).startswith('cuda') else f'CPU: {cpu}'),
+        cpus=os.cpu_count(), threads=torch.get_num_threads(),
+        MMPreTrain=mmpretrain.__version__, MMRazor=mmrazor.__version__,
         loadavg_start=os.getloadavg()[0])
+    return env
 
 
 def write_text(path, text):

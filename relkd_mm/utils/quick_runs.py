@@ -9,33 +9,39 @@ quick start and the benchmark by adding its config(s) to :data:`RUNS`.
 """
 import hashlib
 import json
-import os
 import os.path as osp
-import shutil
-import subprocess
 import sys
 import time
 from collections import namedtuple
 
 from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.utils import get_installed_path
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
 from relkd_mm.runner import trust_checkpoint
 from relkd_mm.utils.console import quiet_console
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG_DIR = osp.join(REPO, 'configs', 'quickstart')
+#: relkd_mm's configs where MMEngine finds them for ``relkd_mm::`` names
+#: (``<package>/.mim/configs``, see ``mmengine.config.utils``): a link to
+#: the repository's configs/ in a checkout, their copy in an installed
+#: package. Nothing here assumes that the package sits in a checkout.
+CONFIGS = osp.realpath(
+    osp.join(get_installed_path('relkd_mm'), '.mim', 'configs'))
+#: The folder holding configs/: results name their configs relative to it
+#: (``configs/quickstart/...``).
+REPO = osp.dirname(CONFIGS)
+CFG_DIR = osp.join(CONFIGS, 'quickstart')
 
 #: One row of the quick start / benchmark. ``configs``: a config file of
 #: configs/quickstart/, or a tuple of them for a method trained in stages.
 #: ``baseline``: a reference row (the student alone, KD).
 Method = namedtuple('Method', ['name', 'configs', 'note', 'baseline'])
 
-#: The quick start's teacher: the fmnist-lowdata protocol's wrn_16_2
-#: (weights only), committed with its sha256 (checkpoints/fmnist/README.md).
-QUICKSTART_TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
-                              'wrn-16-2_fmnist-lowdata.pth')
+#: The recorded sha256 of the quick start's committed teacher, the
+#: fmnist-lowdata protocol's wrn_16_2, weights only
+#: (checkpoints/fmnist/README.md). Its path is tools/quickstart.py's: the
+#: file is the repository's, not the package's.
 QUICKSTART_TEACHER_SHA256 = \
     'd5dd7883ebb7e11a7780ac7005a336168fbd0a3481b3435f69a9279230dbe2a7'
 
@@ -49,8 +55,7 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def committed_teacher(path=QUICKSTART_TEACHER,
-                      expected=QUICKSTART_TEACHER_SHA256):
+def committed_teacher(path, expected=QUICKSTART_TEACHER_SHA256):
     """``path`` when its sha256 is the recorded one; otherwise a
     SystemExit naming the file and the fix (a changed, truncated or
     Git-LFS-pointer file would distil from something else)."""
@@ -94,30 +99,26 @@ def missing_configs(method, cfg_dir=CFG_DIR):
     return [p for p in config_paths(method, cfg_dir) if not osp.isfile(p)]
 
 
-def ensure_fashion_mnist(data_root):
-    """Exit with instructions (or install Debian's package, as root) when
-    the four Fashion-MNIST idx files are not in ``data_root``."""
-    files = [f'{p}-{k}-ubyte.gz' for p in ('train', 't10k')
-             for k in ('images-idx3', 'labels-idx1')]
-    if all(osp.isfile(osp.join(data_root, f)) or
-           osp.isfile(osp.join(data_root, f[:-3])) for f in files):
+#: The four idx files of Fashion-MNIST (each also read ungzipped).
+FASHION_MNIST_FILES = [f'{p}-{k}-ubyte.gz' for p in ('train', 't10k')
+                       for k in ('images-idx3', 'labels-idx1')]
+
+
+def check_fashion_mnist(data_root):
+    """Exit with the command that installs Fashion-MNIST when its four idx
+    files are not in ``data_root``. Only a check: installing is
+    ``tools/fetch_fashion_mnist.sh``'s (as root), which the quick start's
+    ``tools/quickstart.sh`` runs."""
+    missing = [f for f in FASHION_MNIST_FILES
+               if not osp.isfile(osp.join(data_root, f)) and
+               not osp.isfile(osp.join(data_root, f[:-3]))]
+    if not missing:
         return
-    if data_root == DEBIAN_FASHION_MNIST and shutil.which('apt-get') and \
-            os.geteuid() == 0:
-        print('Fashion-MNIST is missing: installing the Debian package '
-              '`dataset-fashion-mnist`...', flush=True)
-        ok = subprocess.run(['apt-get', 'install', '-y', '-q',
-                             'dataset-fashion-mnist']).returncode == 0
-        if not ok:
-            subprocess.run(['apt-get', 'update', '-q'])
-            ok = subprocess.run(['apt-get', 'install', '-y', '-q',
-                                 'dataset-fashion-mnist']).returncode == 0
-        if ok:
-            return
-    sys.exit(f'Fashion-MNIST not found in {data_root}. Install it with '
-             '`sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), '
-             'or put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, '
-             't10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in a '
+    sys.exit(f'Fashion-MNIST not found in {data_root}: '
+             f'{", ".join(missing)} missing (gzipped or not). Install '
+             f'Debian\'s `dataset-fashion-mnist` into {DEBIAN_FASHION_MNIST} '
+             '(the default --data-root) with `sudo bash '
+             'tools/fetch_fashion_mnist.sh`, or put the four files in a '
              'folder and pass --data-root.')
 
 

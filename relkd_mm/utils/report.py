@@ -68,20 +68,31 @@ def format_difference(diff):
     return text + (' (noise)' if diff['within_noise'] else '')
 
 
-def markdown_table(headers, rows, align=None):
-    """A GitHub Markdown table.
+def markdown_table(headers, rows, align=None, pad=False):
+    """A GitHub Markdown table, the one writer of every report's tables.
 
     Args:
         headers (list[str]): Column titles.
         rows (list[list]): Cells; each is printed with ``str``.
         align (str, optional): One of ``l``/``r`` per column (default left).
+        pad (bool): Pad every column to its widest cell (right-aligned
+            columns to the right), for a table read on a console as well.
     """
     align = align or 'l' * len(headers)
     if len(align) != len(headers) or any(len(r) != len(headers)
                                          for r in rows):
         raise ValueError('markdown_table: every row and `align` need one '
                          f'entry per header ({len(headers)}).')
-    rule = ['---:' if a == 'r' else '---' for a in align]
-    lines = [headers, rule] + [[str(c) for c in r] for r in rows]
+    lines = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    # The rule's cells: `---` and `---:` at least.
+    widths = [4 if a == 'r' else 3 for a in align]
+    if pad:
+        widths = [max([w] + [len(line[i]) for line in lines])
+                  for i, w in enumerate(widths)]
+        lines = [[c.rjust(w) if a == 'r' else c.ljust(w)
+                  for c, w, a in zip(line, widths, align)] for line in lines]
+    rule = ['-' * (w - 1) + ':' if a == 'r' else '-' * w
+            for w, a in zip(widths, align)]
+    lines.insert(1, rule)
     return '\n'.join('| ' + ' | '.join(cells) + ' |' for cells in lines) \
         + '\n'

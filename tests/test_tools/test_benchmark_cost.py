@@ -9,7 +9,6 @@ from tests.train_utils import run_inprocess
 
 
 def test_tiny_benchmark_writes_table_json_and_chart(tool, tmp_path):
-    pytest.importorskip('matplotlib')
     md, png, js = (str(tmp_path / f'bench.{ext}')
                    for ext in ('md', 'png', 'json'))
     proc = tool('benchmark_cost.py', '--pair', 'tiny', '--batch', '4',

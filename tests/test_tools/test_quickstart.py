@@ -4,14 +4,23 @@ the student alone beside the chosen methods at the protocol's presets and
 prints each method's gain over the student alone."""
 import os.path as osp
 import re
+import runpy
 import shutil
+import subprocess
 
 import pytest
 
-from relkd_mm.utils.quick_runs import (QUICKSTART_TEACHER,
+from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
+from relkd_mm.utils.quick_runs import (FASHION_MNIST_FILES,
                                        QUICKSTART_TEACHER_SHA256,
-                                       committed_teacher)
+                                       check_fashion_mnist, committed_teacher)
 from tests.test_tools.fmnist_utils import make_fashion_mnist
+from tests.train_utils import REPO
+
+#: The committed teacher's path is the tool's (a file of the repository).
+QUICKSTART_TEACHER = runpy.run_path(
+    osp.join(REPO, 'tools', 'quickstart.py'),
+    run_name='tool')['QUICKSTART_TEACHER']
 
 
 def args(tmp, *extra):
@@ -56,3 +65,26 @@ def test_a_changed_committed_teacher_is_refused(tmp_path):
         committed_teacher(bad)
     with pytest.raises(SystemExit, match='is missing'):
         committed_teacher(bad + '.gone')
+
+
+def test_missing_fashion_mnist_names_the_installer(tmp_path):
+    # The package only checks; the error names the files and the command.
+    with pytest.raises(SystemExit) as exc:
+        check_fashion_mnist(str(tmp_path))
+    message = str(exc.value)
+    assert str(tmp_path) in message and 'train-images-idx3-ubyte.gz' in \
+        message and 'sudo bash tools/fetch_fashion_mnist.sh' in message
+    root = make_fashion_mnist(str(tmp_path / 'fmnist'), num_train=8,
+                              num_test=8)
+    check_fashion_mnist(root)  # all four files: nothing to say
+
+
+@pytest.mark.skipif(
+    not all(osp.isfile(osp.join(DEBIAN_FASHION_MNIST, f))
+            for f in FASHION_MNIST_FILES),
+    reason=f'Debian\'s dataset-fashion-mnist is not in {DEBIAN_FASHION_MNIST}'
+    ' (the script would install it)')
+def test_fetch_script_leaves_an_installed_copy_alone():
+    proc = subprocess.run(['bash', 'tools/fetch_fashion_mnist.sh'], cwd=REPO,
+                          capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, '', '')

@@ -195,6 +195,14 @@ def test_plot_curves(tmp_path):
         plot_curves.main([run_a, '--out', out, '--keys', 'loss_missing'])
     with pytest.raises(FileNotFoundError, match='scalars.json'):
         plot_curves.main([str(tmp_path), '--out', out])
+    # A run killed while writing: the file is named, not a bare JSON error.
+    broken = str(tmp_path / 'killed')
+    write_run(broken, '20240101_000000', fake_lines('distill.loss_rrd'))
+    with open(osp.join(broken, '20240101_000000', 'vis_data',
+                       'scalars.json'), 'a') as f:
+        f.write('{"lr": 0.1, "lo')
+    with pytest.raises(ValueError, match="scalars.json: not MMEngine's"):
+        plot_curves.Run(broken)
 
 
 def test_tensorboard_backend(tmp_path):

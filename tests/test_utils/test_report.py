@@ -54,3 +54,19 @@ def test_markdown_table():
     assert table == '| a | b |\n| --- | ---: |\n| 1 | x |\n| 2.5 | y |\n'
     with pytest.raises(ValueError, match='one entry per header'):
         markdown_table(['a'], [[1, 2]])
+
+
+def test_padded_markdown_table_is_the_same_table_aligned():
+    table = markdown_table(['name', 'n'], [['long name', 1.5], ['a', '']],
+                           'lr', pad=True)
+    assert table == ('| name      |    n |\n'
+                     '| --------- | ---: |\n'
+                     '| long name |  1.5 |\n'
+                     '| a         |      |\n')
+    # Padding is spaces in the cells: the same cells as unpadded.
+    cells = [[c.strip() for c in line.split('|')[1:-1]]
+             for line in table.splitlines()]
+    plain = markdown_table(['name', 'n'], [['long name', 1.5], ['a', '']],
+                           'lr')
+    assert cells[2:] == [[c.strip() for c in line.split('|')[1:-1]]
+                         for line in plain.splitlines()][2:]

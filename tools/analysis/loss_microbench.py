@@ -57,6 +57,7 @@ from relkd_mm.models.losses.refilled_tuple_loss import \
     mine_semihard_tuples  # noqa: E402
 from relkd_mm.testing import reference  # noqa: E402
 from relkd_mm.utils import profiling  # noqa: E402
+from relkd_mm.utils.report import markdown_table  # noqa: E402
 # isort: on
 
 SCALES = {
@@ -287,14 +288,12 @@ def main():
         worker(args)
         return
     env = profiling.environment(args.device)
-    lines = [f'Loss micro-benchmarks, forward + backward (mining: forward), '
-             f'{env["device"]}, {env["threads"]} threads, median (IQR) of '
-             f'{args.repeat}, load average {env["loadavg_start"]:.1f}, '
-             f'{env["date"]}, torch {env["torch"]}.', '',
-             '| case | sizes | form | ms (IQR) | x relkd_mm | peak MB |',
-             '|---|---|---|---|---|---|']
-    print('\n'.join(lines), flush=True)
-    fast = {}
+    header = (f'Loss micro-benchmarks, forward + backward (mining: forward), '
+              f'{env["device"]}, {env["threads"]} threads, median (IQR) of '
+              f'{args.repeat}, load average {env["loadavg_start"]:.1f}, '
+              f'{env["date"]}, torch {env["PyTorch"]}.')
+    print(header, flush=True)
+    rows, fast = [], {}
     for scale in args.scale:
         for case, form, params in cases(scale):
             if args.cases and case not in args.cases:
@@ -306,29 +305,29 @@ def main():
                     ops > args.max_naive_ops:
                 what = (f'~{nbytes / 2**30:.1f} GB' if nbytes > 2**30
                         else f'~{ops:.0e} Python iterations')
-                row = f'not run ({what}) | - | -'
+                cells = [f'not run ({what})', '-', '-']
             else:
                 res = _measure(case, form, params, args)
                 if form == 'relkd_mm':
                     fast[key] = res['ms']
                 speed = (f'{res["ms"] / fast[key]:.1f}'
                          if key in fast else '-')
-                row = (f'{res["ms"]:.2f} ({res["iqr_ms"]:.2f}) | {speed} | '
-                       f'{res["peak_mb"]:.1f}')
-            line = f'| {case} | {sizes} | {form} | {row} |'
-            lines.append(line)
-            print(line, flush=True)
+                cells = [f'{res["ms"]:.2f} ({res["iqr_ms"]:.2f})', speed,
+                         f'{res["peak_mb"]:.1f}']
+            rows.append([case, sizes, form, *cells])
+            # A case can take minutes: its result as soon as it is known;
+            # the table follows when every case is done.
+            print(f'{case} ({sizes}), {form}: {cells[0]}', flush=True)
+    text = header + '\n\n' + markdown_table(
+        ['case', 'sizes', 'form', 'ms (IQR)', 'x relkd_mm', 'peak MB'], rows)
     if args.compile_check:
-        extra = ['', 'TorchDynamo (`torch._dynamo.explain`) on each loss\'s '
-                 'forward:', '',
-                 '| loss | graphs | graph breaks | reasons |',
-                 '|---|---|---|---|']
-        extra += [f'| {n} | {g} | {b} | {r} |'
-                  for n, g, b, r in compile_check()]
-        print('\n'.join(extra))
-        lines += extra
+        text += ('\nTorchDynamo (`torch._dynamo.explain`) on each loss\'s '
+                 'forward:\n\n' + markdown_table(
+                     ['loss', 'graphs', 'graph breaks', 'reasons'],
+                     compile_check()))
+    print('\n' + text, end='')
     if args.out_md:
-        profiling.write_text(args.out_md, '\n'.join(lines) + '\n')
+        profiling.write_text(args.out_md, text)
         print(f'wrote {args.out_md}')
 
 

@@ -34,6 +34,8 @@ from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.engine import SingleTeacherDistillValLoop  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
+from relkd_mm.utils.report import markdown_table  # noqa: E402
+
 #: name -> (config, image size, classes).
 CONFIGS = {
     'cifar100 resnet32x4 -> resnet8x4 (KD)': (
@@ -111,19 +113,16 @@ def measure(name, config, size, classes, images, rounds):
 
 
 def markdown(rows, threads):
-    lines = [
-        f'CPU, {threads} thread(s), torch {torch.__version__}; median of '
-        f'{rows[0]["rounds"]} interleaved rounds.', '',
-        '| config | images (size, batch) | validation, teacher each time '
-        '(s) | validation, teacher reused (s) | ratio | saved |',
-        '|---|---|---|---|---|---|']
-    for r in rows:
-        lines.append(
-            f'| {r["name"]}: `{r["config"]}` | {r["images"]} '
-            f'({r["size"]}x{r["size"]}, {r["batch"]}) | {r["each"]:.2f} | '
-            f'{r["once"]:.2f} | {r["ratio"]:.2f} | '
-            f'{100 * (1 - r["ratio"]):.0f}% |')
-    return '\n'.join(lines) + '\n'
+    cells = [[f'{r["name"]}: `{r["config"]}`',
+              f'{r["images"]} ({r["size"]}x{r["size"]}, {r["batch"]})',
+              f'{r["each"]:.2f}', f'{r["once"]:.2f}', f'{r["ratio"]:.2f}',
+              f'{100 * (1 - r["ratio"]):.0f}%'] for r in rows]
+    return (f'CPU, {threads} thread(s), torch {torch.__version__}; median '
+            f'of {rows[0]["rounds"]} interleaved rounds.\n\n' +
+            markdown_table(
+                ['config', 'images (size, batch)',
+                 'validation, teacher each time (s)',
+                 'validation, teacher reused (s)', 'ratio', 'saved'], cells))
 
 
 def main(argv=None):
