@@ -130,7 +130,7 @@ def patch_teacher_evaluation():
                     self._hooks.remove(hook)
 
         train = functools.wraps(original_train)(train)
-        # functools.wraps copies the flags of the patches below (14).
+        # functools.wraps copies the flags of patch 14 (data_errors).
         train._relkd_mm_teacher_check = True
         Runner.train = train
         _mark('teacher_check')
