@@ -19,8 +19,9 @@ in its docstring:
   validation, a bad teacher found only after training),
   ``state_dict_logger`` (18). The strict-loading patches (6: non-strict
   and random teachers, resumes that change the run) are
-  :mod:`relkd_mm.runner.strict_loading_patches`, next to the rules they
-  enforce (:mod:`relkd_mm.runner.strict_loading`).
+  :mod:`relkd_mm.runner.strict_loading_patches` (its resume checks in
+  :mod:`relkd_mm.runner.resume_checks`), next to the rules they enforce
+  (:mod:`relkd_mm.runner.strict_loading`).
 
 Each patch
 
@@ -39,9 +40,9 @@ of MMRazor's quantization tables or of torchvision is not retried.
 its first ``mm*`` import. So none of the modules here imports an ``mm*``
 package at module level.
 """
+from relkd_mm.runner.resume_checks import ResumeConfigError
 from relkd_mm.runner.strict_loading_patches import (
-    NonFiniteTeacherError, RandomTeacherError, ResumeConfigError,
-    patch_strict_checkpoint_loading)
+    NonFiniteTeacherError, RandomTeacherError, patch_strict_checkpoint_loading)
 from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
 from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
                                       patch_cfg_path_errors,
