@@ -34,8 +34,10 @@ Importing this package applies nothing: :func:`apply_all` runs the patches
 in dependency order. It must run before any ``mm*`` package is imported:
 MMRazor registers its modules at import time (its own ``tools/train.py``
 imports ``mmrazor.models`` before it reads ``custom_imports``, so a plugin
-loaded through ``custom_imports`` would be too late), and a failed import
-of MMRazor's quantization tables or of torchvision is not retried.
+loaded through ``custom_imports`` would be too late; where its
+quantization tables fail to build, it keeps placeholders that raise on
+first use), and mmpretrain imports torchvision at module level, which
+fails without patch 1.
 ``import relkd_mm`` calls it, and so does every script in ``tools/`` before
 its first ``mm*`` import. So none of the modules here imports an ``mm*``
 package at module level.
