@@ -3,7 +3,7 @@ fixes it, it is a no-op where the breakage is absent, and it is idempotent.
 
 Breakages are observed in fresh interpreters that never import the
 relkd_mm package (this process has the patches applied already); they load
-``relkd_mm/compat.py`` on its own to apply single patches."""
+``relkd_mm/compat/stack.py`` on its own to apply single patches."""
 import json
 import os
 import subprocess
@@ -48,7 +48,7 @@ def unpatched():
         # Same patch as relkd_mm would apply, so that the rest can import.
         import importlib.util
         spec = importlib.util.spec_from_file_location(
-            'relkd_compat', 'relkd_mm/compat.py')
+            'relkd_compat', 'relkd_mm/compat/stack.py')
         compat = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(compat)  # without relkd_mm/__init__.py
         compat.patch_torchvision_fake_kernels()
@@ -146,7 +146,7 @@ def test_patches_are_noops_where_the_breakage_is_absent():
         np.in1d = np.isin  # numpy < 2.4
         import importlib.util
         spec = importlib.util.spec_from_file_location(
-            'relkd_compat', 'relkd_mm/compat.py')
+            'relkd_compat', 'relkd_mm/compat/stack.py')
         compat = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(compat)  # without relkd_mm/__init__.py
         # A torchvision that imports cleanly (matching torch and vision).
@@ -173,3 +173,30 @@ def test_patches_are_noops_where_the_breakage_is_absent():
         print(json.dumps(compat.APPLIED))
     ''')
     assert out == []
+
+
+def test_importing_the_patch_modules_imports_no_mm_package():
+    """The patches must run before anything imports an mm* package, so the
+    modules that hold them (relkd_mm.compat, and
+    relkd_mm.runner.strict_loading_patches with relkd_mm/runner/__init__.py)
+    import none at module level. Imported without relkd_mm/__init__.py
+    (which applies the patches), they leave every mm* package and
+    torchvision unimported, and applying them then gives what
+    ``import relkd_mm`` applies."""
+    out = run_python('''
+        import importlib.util, json, os, sys
+        spec = importlib.util.spec_from_file_location(
+            'relkd_mm', 'relkd_mm/__init__.py',
+            submodule_search_locations=[os.path.abspath('relkd_mm')])
+        # The package without executing relkd_mm/__init__.py.
+        sys.modules['relkd_mm'] = importlib.util.module_from_spec(spec)
+        import relkd_mm.compat
+        stack = ('mmengine', 'mmcv', 'mmpretrain', 'mmrazor', 'mmdeploy',
+                 'torchvision')
+        imported = sorted(m for m in sys.modules
+                          if m.split('.')[0] in stack)
+        print(json.dumps(dict(imported=imported,
+                              applied=relkd_mm.compat.apply_all())))
+    ''')
+    assert out['imported'] == []
+    assert out['applied'] == compat.apply_all()

@@ -1,4 +1,4 @@
-"""The reliability patches of relkd_mm/compat.py (4-6, 8-15): each breakage is
+"""The reliability patches of relkd_mm.compat (4-6, 8-15): each breakage is
 real on this stack without the patch, the patches are applied and
 idempotent. What each fixes is tested in tests/test_runner,
 tests/test_errors, tests/test_engine and tests/test_tools/test_ddp.py."""
@@ -21,7 +21,7 @@ def test_breakages_are_real_without_the_patches():
         import inspect, json
         import importlib.util
         spec = importlib.util.spec_from_file_location(
-            'relkd_compat', 'relkd_mm/compat.py')
+            'relkd_compat', 'relkd_mm/compat/stack.py')
         compat = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(compat)  # without relkd_mm/__init__.py
         compat.patch_torchvision_fake_kernels()

@@ -1,12 +1,16 @@
 """docs/errors.md stays true: every test it cites exists, every "patch N"
-is the section of relkd_mm/compat.py that implements it, and every check
+is the section of relkd_mm.compat that implements it, and every check
 of the reliability issue has its row."""
+import glob
 import os.path as osp
 import re
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DOC = osp.join(REPO, 'docs', 'errors.md')
-COMPAT = osp.join(REPO, 'relkd_mm', 'compat.py')
+#: The modules that hold the numbered patches of relkd_mm.compat.
+COMPAT = sorted(glob.glob(osp.join(REPO, 'relkd_mm', 'compat', '**', '*.py'),
+                          recursive=True)) + [
+    osp.join(REPO, 'relkd_mm', 'runner', 'strict_loading_patches.py')]
 
 #: A row per case of the issue (safe loading, resume, random teachers,
 #: checkpoints that survive a kill, resumes that change the run, bad data,
@@ -54,11 +58,17 @@ def cited_tests(text):
 
 
 def compat_sections():
-    """``{number: heading and body}`` of compat.py's numbered sections."""
-    with open(COMPAT) as f:
-        text = f.read()
-    parts = re.split(r'^# (\d+)\. ', text, flags=re.M)
-    return {int(parts[i]): parts[i + 1] for i in range(1, len(parts), 2)}
+    """``{number: heading and body}`` of the patch modules' numbered
+    sections; a number whose patches two modules share (5) has the
+    heading of the first."""
+    sections = {}
+    for path in COMPAT:
+        with open(path) as f:
+            parts = re.split(r'^# (\d+)\. ', f.read(), flags=re.M)
+        for i in range(1, len(parts), 2):
+            number = int(parts[i])
+            sections[number] = sections.get(number, '') + parts[i + 1]
+    return sections
 
 
 def test_every_cited_test_exists():
@@ -79,7 +89,7 @@ def test_every_case_of_the_issue_has_its_row():
     assert [r for r in REQUIRED if r not in cited] == []
 
 
-#: (words of a row's first cell, words of the heading of the compat.py
+#: (words of a row's first cell, words of the heading of the relkd_mm.compat
 #: section that implements it).
 PATCH_TOPICS = [
     ('crafted|TORCH_FORCE|--resume FILE', 'checkpoints unpickled'),

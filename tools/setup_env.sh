@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv/ in the repository root (when missing) and install relkd_mm
 # with the pinned OpenMMLab stack. torch is pinned and installed FIRST: an
-# unpinned torch pulls several GB of CUDA packages (stack.md).
+# unpinned torch, or a range admitting a newer release, pulls several GB of
+# CUDA packages, where torch==2.13.0 resolves to the CPU wheel.
 # Usage: bash tools/setup_env.sh [extras]   (default extras: tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,7 +4,8 @@ MMEngine and MMRazor load every checkpoint with ``strict=False``: a teacher
 checkpoint of another architecture, a student checkpoint with the wrong
 prefix, or a resume after a config change only log a warning, and the run
 goes on with random weights (or a fresh loss memory). relkd_mm makes those
-loads strict (see :func:`relkd_mm.compat.patch_strict_checkpoint_loading`):
+loads strict (:mod:`relkd_mm.runner.strict_loading_patches` installs these
+rules, patch 6 of :mod:`relkd_mm.compat`):
 
 * ``teacher_ckpt`` of every ``SingleTeacherDistill`` (and subclasses such as
   ``VRMDistill`` and ``RefilledDistill``): every key and shape of the

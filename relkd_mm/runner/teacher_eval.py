@@ -3,9 +3,10 @@
 teacher and the validation set stay the same, and the teacher check before
 the first training iteration (``model.teacher_expected_top1``).
 
-:mod:`relkd_mm.compat` (patch 17) installs these on MMRazor's classes, so
-that every config with ``val_cfg = dict(type=
-'mmrazor.SingleTeacherDistillValLoop')`` gets them without a change.
+:mod:`relkd_mm.compat.behaviour.teacher_evaluation` (compat patch 17)
+installs these on MMRazor's classes, so that every config with ``val_cfg =
+dict(type='mmrazor.SingleTeacherDistillValLoop')`` gets them without a
+change.
 """
 import random
 

@@ -15,8 +15,9 @@ from relkd_mm.models.backbones import (MobileNetV1, RepDistillerMobileNetV2,
 
 CONFIGS = Path(__file__).parents[2] / 'configs' / '_base_' / 'models'
 
-# protocols.md: parameters of the whole classifier with a 100-class head,
-# and the pooled feature dimension.
+# RepDistiller's networks (github.com/HobbitLong/RepDistiller, models/):
+# parameters of the whole classifier with a 100-class head, and the pooled
+# feature dimension.
 CIFAR_ARCHS = {
     'resnet8': (83892, 64),
     'resnet14': (181108, 64),

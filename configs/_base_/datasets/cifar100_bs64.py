@@ -6,7 +6,8 @@ dataset_type = 'LocalCIFAR100'
 data_root = 'data/cifar100'
 data_preprocessor = dict(
     # The scope is explicit so that a distiller (built in MMRazor's scope)
-    # finds it too: the runner copies this dict into `model` (stack.md).
+    # finds it too: MMEngine's Runner copies this dict into `model`
+    # (model.setdefault('data_preprocessor', ...)).
     type='mmpretrain.ClsDataPreprocessor',
     num_classes=100,
     # (0.5071, 0.4867, 0.4408) and (0.2675, 0.2565, 0.2761) times 255

@@ -4,7 +4,8 @@ dataset_type = 'LocalFashionMNIST'
 data_root = '/usr/share/datasets/fashion-mnist'
 data_preprocessor = dict(
     # The scope is explicit so that a distiller (built in MMRazor's scope)
-    # finds it too: the runner copies this dict into `model` (stack.md).
+    # finds it too: MMEngine's Runner copies this dict into `model`
+    # (model.setdefault('data_preprocessor', ...)).
     type='mmpretrain.ClsDataPreprocessor',
     num_classes=10,
     mean=[72.94],  # 0.2860 * 255

@@ -4,5 +4,6 @@
 # with ann_file='' the class folders are scanned instead.
 _base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py']
 # The scope is explicit so that a distiller (built in MMRazor's scope) finds
-# it too: the runner copies this dict into `model` (stack.md).
+# it too: MMEngine's Runner copies this dict into `model`
+# (model.setdefault('data_preprocessor', ...)).
 data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')

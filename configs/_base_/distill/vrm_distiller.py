@@ -1,6 +1,7 @@
 # VRM's distiller, shared by the CIFAR-100 and ImageNet VRM bases:
 # VRMLoss on the head's (2B, C) logits of the real + virtual views, with the
-# spec's defaults (every option documented in configs/vrm/README.md).
+# defaults of configs/vrm/README.md, which documents every option and says
+# which are the paper's and which are choices.
 vrm_distiller = dict(
     type='ConfigurableDistiller',
     student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),

@@ -1,7 +1,7 @@
 # REFILLED stage 2 with the CVPR 2020 code's settings: centres from the
 # current batch, lambda 1000 decayed by exp(-0.05) per epoch. tau2 and the
-# schedule as the 2021 code (the spec gives no other). No centres pass is
-# needed, so the centres hook is dropped.
+# schedule as the 2021 code (the CVPR code's are not known here). No centres
+# pass is needed, so the centres hook is dropped.
 _base_ = ['./refilled-s2_cifar100.py']
 
 model = dict(

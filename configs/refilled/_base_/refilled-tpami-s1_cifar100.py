@@ -1,7 +1,7 @@
 # REFILLED stage 1 with the TPAMI (GKD) code's settings: tuples cut to the
 # smallest group ('min'), 100 epochs, batch 256. The GKD code's stage-1
-# learning-rate schedule is not stated in the spec: the 2021 cosine
-# (0.1 -> 0.01) is kept, over 100 epochs.
+# learning-rate schedule is not known here (only its epochs and batch are):
+# the 2021 cosine (0.1 -> 0.01) is kept, over 100 epochs.
 _base_ = ['./refilled-s1_cifar100.py']
 
 train_dataloader = dict(batch_size=256)
