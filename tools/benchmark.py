@@ -39,6 +39,7 @@ import os
 import os.path as osp
 import re
 import statistics
+import subprocess
 import sys
 import time
 import traceback
@@ -59,6 +60,17 @@ from relkd_mm.utils.quick_runs import (  # noqa: E402
     last_checkpoint, missing_configs, train_and_test)
 from relkd_mm.utils.report import markdown_table, mean_std  # noqa: E402
 # isort: on
+
+
+def fetch_fashion_mnist(data_root):
+    """Install Debian's Fashion-MNIST when the default folder lacks it (as
+    the quick start's first command does; the script does nothing when the
+    files are there), then check ``data_root``."""
+    if data_root == DEBIAN_FASHION_MNIST:
+        subprocess.run(['bash', osp.join(osp.dirname(osp.abspath(__file__)),
+                                         'fetch_fashion_mnist.sh')])
+    check_fashion_mnist(data_root)
+
 
 FMNIST_BUDGET = dict(train_size=6000, test_size=2000, epochs=3)
 
@@ -266,7 +278,7 @@ class Benchmark:
     def run(self):
         args = self.args
         if args.dataset == 'fashion-mnist':
-            check_fashion_mnist(self.data_root)
+            fetch_fashion_mnist(self.data_root)
         missing = {m.name: missing_configs(m) for m in self.methods}
         for name, paths in missing.items():
             if paths:
@@ -419,7 +431,7 @@ def run_protocol(args):
     if args.ablations:
         arms = protocol.with_ablations(arms)
     data_root = args.data_root or DEBIAN_FASHION_MNIST
-    check_fashion_mnist(data_root)
+    fetch_fashion_mnist(data_root)
     runner = protocol.Protocol(
         root, data_root,
         train_size=args.train_size or protocol.TRAIN_SIZE,
