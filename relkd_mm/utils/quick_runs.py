@@ -7,7 +7,6 @@ from the previous stage's last checkpoint (``load_from``), and the last
 stage is tested. Nothing here is specific to a method: a method joins the
 quick start and the benchmark by adding its config(s) to :data:`RUNS`.
 """
-import hashlib
 import json
 import os
 import os.path as osp
@@ -22,6 +21,7 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
 from relkd_mm.runner import trust_checkpoint
+from relkd_mm.runner.checkpoint import sha256  # also protocol's
 from relkd_mm.utils.console import quiet_console
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -38,15 +38,6 @@ QUICKSTART_TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
                               'wrn-16-2_fmnist-lowdata.pth')
 QUICKSTART_TEACHER_SHA256 = \
     'd5dd7883ebb7e11a7780ac7005a336168fbd0a3481b3435f69a9279230dbe2a7'
-
-
-def sha256(path):
-    """The sha256 of a file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def committed_teacher(path=QUICKSTART_TEACHER,
