@@ -238,3 +238,17 @@ def test_refilled_stage2_from_a_student_only_stage1(runs, tmp_path):
     assert 'a student-only checkpoint; its teacher' in log
     prefix = 'distiller.distill_losses.loss_refilled.'
     assert bool(stage2['state_dict'][prefix + 'centers_ready'])
+
+
+def test_visualiser_rebuilds_the_teacher_of_a_student_only_checkpoint(runs):
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import visualize_relations as vis
+    cfg = Config.fromfile(osp.join(REPO, KD))
+    model, _ = vis.build_distiller(cfg, str(runs['one'] / 'epoch_1.pth'),
+                                   'cpu')
+    expected = checkpoint(runs['teacher'])['state_dict']
+    got = model.teacher.state_dict()
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(got[key], value), key
