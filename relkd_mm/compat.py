@@ -2037,8 +2037,8 @@ def apply_all():
     patch_crd_loss_weight()
     patch_teacher_evaluation()
     patch_load_state_dict_logger()
-    # 18. Student-only checkpoints (MMRazor #157, #594): the patch and its
-    # reasons live with the code it registers.
+    # Student-only checkpoints (MMRazor #157, #594): the patch and its
+    # reasons live with the hook it registers.
     from relkd_mm.runner.teacher_checkpoint import patch_runner_default_hook
     patch_runner_default_hook(_mark)
     return list(APPLIED)

@@ -2,9 +2,9 @@
 
 MMRazor saves a distiller's whole state dict, so every ``epoch_N.pth``
 carries a copy of the teacher's pretrained weights (open-mmlab/mmrazor#157,
-#594): for ResNet-50 -> MobileNetV2 about 98 MiB of each checkpoint's
-112 MiB (docs/benchmarks.md, "Checkpoint size"). Those weights are already
-on disk, in ``model.teacher_ckpt``.
+#594): for ResNet-50 -> MobileNetV2 on ImageNet 97.7 MiB of each
+checkpoint's 124.8 MiB (docs/benchmarks.md, "Checkpoint size"). Those
+weights are already on disk, in ``model.teacher_ckpt``.
 
 :class:`~relkd_mm.engine.hooks.TeacherCheckpointHook` (registered in every
 distillation runner, see :func:`patch_runner_default_hook`) therefore

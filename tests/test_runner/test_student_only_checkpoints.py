@@ -88,6 +88,11 @@ def test_student_only_checkpoint_has_no_teacher_and_is_smaller(runs):
                           sha256=sha256(runs['teacher']),
                           tensors=len(teacher_keys))
     assert 'teacher_ckpt' not in full['meta']
+    # What was left out is the teacher file's content, tensor for tensor.
+    expected = checkpoint(runs['teacher'])['state_dict']
+    assert len(expected) == len(teacher_keys)
+    for key, value in expected.items():
+        assert torch.equal(full['state_dict']['teacher.' + key], value), key
     # wrn_16_2 (2.7 MB of float32) -> resnet8 (0.3 MB): the teacher is
     # about three quarters of the whole file.
     teacher_bytes = nbytes(full['state_dict'], 'teacher.')
@@ -143,6 +148,17 @@ def test_resume_with_another_teacher_file_is_refused(runs, tmp_path):
     assert f'has sha256 {sha256(other)[:16]}' in msg
     assert f"--cfg-options model.teacher_ckpt={runs['teacher']}" in msg
     assert 'Epoch(train) [2]' not in log_text(work)
+
+    # The other way the message offers: a new run from the student's
+    # weights with the other teacher, the teacher keys left to it.
+    assert 'load_from_strict=False' in msg
+    fresh = tmp_path / 'fresh'
+    train(KD, fresh, options=options(runs['root'], 1, other) + [
+        f'load_from={work / "epoch_1.pth"}', 'load_from_strict=False'])
+    log = log_text(fresh)
+    assert "the teacher stays the one of model.teacher_ckpt='" in log
+    saved = checkpoint(fresh / 'epoch_1.pth')
+    assert saved['meta']['teacher_ckpt']['sha256'] == sha256(other)
 
 
 def test_teacher_rebuilt_from_the_recorded_file_when_none_is_set(runs,
