@@ -89,6 +89,11 @@ def why_teacher_kept(model, state_dict, teacher_ckpt):
     """Why the checkpoint of ``model`` must keep its teacher (a sentence),
     or None when ``teacher_ckpt`` rebuilds it exactly.
 
+    Decided at every checkpoint, by comparing the tensors being saved with
+    the file's (one read of the teacher file per checkpoint written):
+    flags alone would miss a teacher that changes later in the run, or
+    one that something other than ``teacher_ckpt`` loaded.
+
     Args:
         model: The distiller (unwrapped).
         state_dict (dict): The state dict being saved (CPU tensors).

@@ -268,3 +268,21 @@ def test_visualiser_rebuilds_the_teacher_of_a_student_only_checkpoint(runs):
     assert set(got) == set(expected)
     for key, value in expected.items():
         assert torch.equal(got[key], value), key
+
+
+def test_other_keys_stay_strict(runs, tmp_path):
+    """Only the teacher is put back: a student key missing from a
+    student-only checkpoint is refused as before, and the teacher's keys
+    are not reported."""
+    from relkd_mm.runner.strict_loading import CheckpointMismatchError
+    work = tmp_path / 'work'
+    shutil.copytree(runs['one'], work)
+    path = work / 'epoch_1.pth'
+    saved = checkpoint(path)
+    del saved['state_dict']['architecture.head.fc.bias']
+    torch.save(saved, str(path))
+    with pytest.raises(CheckpointMismatchError) as info:
+        train(KD, work, '--resume', path,
+              options=options(runs['root'], 2, runs['teacher']))
+    assert info.value.missing == ['architecture.head.fc.bias']
+    assert not info.value.unexpected and not info.value.mismatched
