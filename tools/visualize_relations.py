@@ -62,6 +62,8 @@ from relkd_mm.models.losses.relation import (  # noqa: E402
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
 from relkd_mm.runner.strict_loading import (  # noqa: E402
     load_strictly, state_dict_of)
+from relkd_mm.runner.teacher_checkpoint import (  # noqa: E402
+    omitted_teacher, restore_teacher)
 # isort: on
 
 METHODS = ((VRMLoss, 'vrm'), (RRDLoss, 'rrd'),
@@ -139,15 +141,18 @@ def build_distiller(cfg, checkpoint, device):
 
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state = state_dict_of(ckpt)
-    if not any(k.startswith('teacher.') for k in state):
+    omitted = omitted_teacher(ckpt)
+    if omitted is None and not any(k.startswith('teacher.') for k in state):
         raise ValueError(
             f'{checkpoint} holds no teacher.* weights: pass a training '
-            'checkpoint of this config (work_dir/epoch_N.pth), not a '
-            'student-only one.')
+            'checkpoint of this config (work_dir/epoch_N.pth), not an '
+            'exported student.')
     model_cfg = copy.deepcopy(cfg.model)
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    # The teacher comes from the checkpoint: no download, no second load.
+    # The teacher comes from the checkpoint, or from the file a student-only
+    # checkpoint records (checked against its sha256): no download, no
+    # second load.
     model_cfg['teacher_ckpt'] = None
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmpretrain')):
@@ -155,6 +160,9 @@ def build_distiller(cfg, checkpoint, device):
     if not hasattr(model, 'distiller'):
         raise TypeError(f'{cfg.filename}: model is a {type(model).__name__}, '
                         'not a distillation algorithm.')
+    if omitted is not None:
+        restore_teacher(model, ckpt, checkpoint, None)
+        state = state_dict_of(ckpt)
     load_strictly(model, state, checkpoint, 'visualize_relations',
                   'Pass the config the checkpoint was trained with.',
                   target=cfg.filename)

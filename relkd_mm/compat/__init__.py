@@ -61,7 +61,7 @@ from .behaviour.launcher import patch_mmengine_cpu_launcher
 from .behaviour.onnx_export import patch_onnx_export_default
 from .behaviour.state_dict_logger import patch_load_state_dict_logger
 from .behaviour.teacher_evaluation import patch_teacher_evaluation
-from .stack import (APPLIED, patch_mmengine_checkpoint_loading,
+from .stack import (APPLIED, _mark, patch_mmengine_checkpoint_loading,
                     patch_mmengine_config_scope, patch_mmengine_installed_path,
                     patch_mmrazor_quantization_helpers, patch_numpy_in1d,
                     patch_torchvision_fake_kernels)
@@ -94,6 +94,10 @@ def apply_all():
     patch_crd_loss_weight()
     patch_teacher_evaluation()
     patch_load_state_dict_logger()
+    # Student-only checkpoints (MMRazor #157, #594): the patch and its
+    # reasons live with the hook it registers.
+    from relkd_mm.runner.teacher_checkpoint import patch_runner_default_hook
+    patch_runner_default_hook(_mark)
     return list(APPLIED)
 
 

@@ -20,6 +20,7 @@ the log says so once per file.
 """
 import contextlib
 import errno
+import hashlib
 import os
 import os.path as osp
 import pickle
@@ -263,9 +264,7 @@ def load_url_checkpoint(url, map_location=None, model_dir=None,
             pass a local copy.
     """
     from mmengine.dist import get_dist_info
-    if model_dir is None:
-        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-    cached = osp.join(model_dir, osp.basename(url.split('?')[0]))
+    cached = url_cache_path(url, model_dir)
     rank, world_size = get_dist_info()
     if rank == 0:
         _download(url, cached, progress)
@@ -274,6 +273,13 @@ def load_url_checkpoint(url, map_location=None, model_dir=None,
         if rank > 0:
             _download(url, cached, progress)
     return load_checkpoint_file(cached, map_location=map_location)
+
+
+def url_cache_path(url, model_dir=None):
+    """Where :func:`load_url_checkpoint` keeps its copy of ``url``."""
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    return osp.join(model_dir, osp.basename(url.split('?')[0]))
 
 
 def _download(url, cached, progress):
@@ -293,6 +299,15 @@ def _download(url, cached, progress):
             'pass the local file, e.g. `--cfg-options '
             'model.teacher_ckpt=PATH` for a teacher (or `load_from=PATH`), '
             f'or copy it to {cached}, where it is looked up first.') from None
+
+
+def sha256(path):
+    """The sha256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------

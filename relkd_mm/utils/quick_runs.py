@@ -7,7 +7,6 @@ from the previous stage's last checkpoint (``load_from``), and the last
 stage is tested. Nothing here is specific to a method: a method joins the
 quick start and the benchmark by adding its config(s) to :data:`RUNS`.
 """
-import hashlib
 import json
 import os.path as osp
 import sys
@@ -20,6 +19,7 @@ from mmengine.utils import get_installed_path
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
 from relkd_mm.runner import trust_checkpoint
+from relkd_mm.runner.checkpoint import sha256  # also protocol's
 from relkd_mm.utils.console import quiet_console
 
 #: relkd_mm's configs where MMEngine finds them for ``relkd_mm::`` names
@@ -44,15 +44,6 @@ Method = namedtuple('Method', ['name', 'configs', 'note', 'baseline'])
 #: file is the repository's, not the package's.
 QUICKSTART_TEACHER_SHA256 = \
     'd5dd7883ebb7e11a7780ac7005a336168fbd0a3481b3435f69a9279230dbe2a7'
-
-
-def sha256(path):
-    """The sha256 of a file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def committed_teacher(path, expected=QUICKSTART_TEACHER_SHA256):
