@@ -4,7 +4,7 @@
 _base_ = ['./_distill_base_.py']
 model = dict(
     type='RefilledDistill',
-    student_ce=False,
+    calculate_student_loss=False,
     distiller=dict(
         student_recorders=dict(
             feat=dict(type='ModuleOutputs', source='neck.gap'),

@@ -47,7 +47,7 @@ def build(cfg):
 def batch(model):
     """A collated batch as the dataloader gives it: uint8 images (one
     tensor per view), labels, CRD's sample indices; the global class
-    centres that RefilledCentersHook would fill."""
+    centers that RefilledCentersHook would fill."""
     gen = torch.Generator().manual_seed(0)
     conv = next(m for m in model.student.modules()
                 if isinstance(m, torch.nn.Conv2d))

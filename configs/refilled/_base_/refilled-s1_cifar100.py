@@ -12,7 +12,7 @@ train_dataloader = dict(batch_size=128)
 model = dict(
     _scope_='mmrazor',
     type='RefilledDistill',
-    student_ce=False,
+    calculate_student_loss=False,
     architecture=dict(pretrained=False),
     teacher=dict(pretrained=False),
     distiller=dict(
