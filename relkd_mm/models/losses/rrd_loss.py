@@ -149,9 +149,9 @@ class RRDLoss(nn.Module):
             z_t Q^T / tau_t``, each ``(B, queue_size)``, float32.
         """
         # A snapshot, because the matmul keeps it for the backward pass and
-        # the memory is written in place before that pass may run.
-        memory = self.queue.to(
-            torch.promote_types(preds_S.dtype, self.queue.dtype), copy=True)
+        # the memory is written in place before that pass may run (its
+        # dtype is full_precision's business).
+        memory = self.queue.clone()
         return (similarity_logits(preds_S, memory, self.tau_s),
                 similarity_logits(preds_T.detach(), memory, self.tau_t))
 
