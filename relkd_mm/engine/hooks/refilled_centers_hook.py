@@ -15,7 +15,7 @@ from relkd_mm.models.losses import RefilledClassifierLoss
 @HOOKS.register_module()
 class RefilledCentersHook(Hook):
     """Compute the class centers of every ``RefilledClassifierLoss`` with
-    ``centers='global'`` before training.
+    ``center_mode='global'`` before training.
 
     One pass of the teacher (eval mode, no gradient, ``mode='tensor'``) over
     the student's training dataloader; per class of the student task, the
