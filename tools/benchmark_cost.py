@@ -32,8 +32,8 @@ optimizer step. Inputs are synthetic uint8 images and labels, built once.
 Methods are names of the table below or ``NAME=CONFIG`` for any other
 distillation config (a later method is benchmarked by naming its config):
 two views are detected from the algorithm (VRMDistill), CRD's sample
-indices from the loss (CRDLoss), global class centres from the loss
-(``set_centers``: random unit centres, as the hook would fill before
+indices from the loss (CRDLoss), global class centers from the loss
+(``set_centers``: random unit centers, as the hook would fill before
 training).
 
 Example::
@@ -260,18 +260,18 @@ class Bench:
         self.images = self.views * batch
         self.device = device
         self.data = make_data(self, pair, batch, args.seed)
-        self._fill_centres(dims)
+        self._fill_centers(dims)
         self.saved = None
 
-    def _fill_centres(self, dims):
+    def _fill_centers(self, dims):
         if self.distiller is None:
             return
         gen = torch.Generator().manual_seed(0)
         for loss in self.distiller.distill_losses.values():
             if hasattr(loss, 'set_centers') and \
                     getattr(loss, 'center_mode', 'global') == 'global':
-                centres = torch.randn(loss.centers.shape, generator=gen)
-                loss.set_centers(F.normalize(centres, dim=1).to(self.device))
+                centers = torch.randn(loss.centers.shape, generator=gen)
+                loss.set_centers(F.normalize(centers, dim=1).to(self.device))
 
     def needs_indices(self):
         return self.distiller is not None and any(

@@ -6,7 +6,7 @@
 
 Builds the distiller of CONFIG, loads CHECKPOINT (a training checkpoint of
 that config: student, teacher and the losses' state, e.g. RRD's memory and
-REFILLED's centres; loaded safely by relkd_mm.runner.checkpoint), runs the
+REFILLED's centers; loaded safely by relkd_mm.runner.checkpoint), runs the
 teacher and the student on one batch in eval mode, collects each loss's
 inputs through the distiller's own recorders, connectors and
 ``loss_forward_mappings``, and saves one PNG per relational loss found (by
@@ -20,7 +20,7 @@ type) in DIR:
 * ``refilled-tuple_<name>.png`` (RefilledTupleLoss): teacher and student
   distances, the mined tuples' comparison levels ``q_T`` and ``q_S``;
 * ``refilled-classifier_<name>.png`` (RefilledClassifierLoss): the class
-  centres and the embedding-induced classifier's ``p_T`` against ``p_S``.
+  centers and the embedding-induced classifier's ``p_T`` against ``p_S``.
 
 The batch: ``--num-val N`` takes N samples evenly spaced over the val set
 (default 16), through the val pipeline, with their labels. ``--images``
@@ -697,10 +697,10 @@ def plot_refilled_tuple(loss, name, kwargs, batch, path, num_tuples=4):
 
 
 def refilled_classifier(loss, preds_S, feats_T, labels):
-    """Centres, present classes, and the teacher's and the student's logits
+    """Centers, present classes, and the teacher's and the student's logits
     over them (:meth:`RefilledClassifierLoss.class_centers`,
     ``induced_logits`` and ``student_logits``); ``source`` says where the
-    centres come from."""
+    centers come from."""
     feats = _features(feats_T)
     present = labels.unique()
     if loss.center_mode == 'global' and bool(loss.centers_ready):
@@ -708,7 +708,7 @@ def refilled_classifier(loss, preds_S, feats_T, labels):
     else:
         mode = source = 'batch'
         if loss.center_mode != 'batch':
-            source = ('batch (the global centres are not computed in this '
+            source = ('batch (the global centers are not computed in this '
                       'checkpoint)')
     loss = copy.deepcopy(loss).cpu()
     centers = loss.class_centers(feats, labels, mode)
@@ -750,7 +750,7 @@ def plot_refilled_classifier(loss, name, kwargs, batch, path):
         _ticks(ax, rows, axis='y')
     sim = (centers[present] @ centers[present].t()).numpy()
     ax = axes[1, 0]
-    _heatmap(ax, sim, f'class centres c_k ({source}): cosine similarity\n'
+    _heatmap(ax, sim, f'class centers c_k ({source}): cosine similarity\n'
              "(the induced classifier's weights)", 'class', 'class',
              'cos(c_k, c_l)', cmap='coolwarm', vmin=-1, vmax=1)
     _ticks(ax, cols)
@@ -765,7 +765,7 @@ def plot_refilled_classifier(loss, name, kwargs, batch, path):
     ax.set_ylabel('KL (nats) / weight')
     _ticks(ax, [str(int(i)) for i in order], axis='x')
     ax.legend(fontsize=8)
-    shown = 'n/a (no centres)' if value is None else f'{value:.4f}'
+    shown = 'n/a (no centers)' if value is None else f'{value:.4f}'
     fig.suptitle(
         f"REFILLED stage 2 ({name}): the teacher's embedding-induced "
         f'classifier against the student; labels: {batch.label_source}\n'

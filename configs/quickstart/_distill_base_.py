@@ -10,5 +10,7 @@ model = dict(
     # --cfg-options model.teacher_ckpt=PATH (training refuses a random one).
     teacher_ckpt=None,
     distiller=dict(type='ConfigurableDistiller'))
-find_unused_parameters = True
+# find_unused_parameters stays off: every trainable parameter gets a gradient
+# each step (test_configs/test_find_unused_parameters.py checks it), and
+# DDP's search for unused ones would cost an autograd traversal per step.
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -4,7 +4,7 @@
 _base_ = ['./_distill_base_.py']
 model = dict(
     type='RefilledDistill',
-    student_ce=False,
+    calculate_student_loss=False,
     distiller=dict(
         student_recorders=dict(
             feat=dict(type='ModuleOutputs', source='neck.gap'),
@@ -20,5 +20,7 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='feat'),
                 gt_labels=dict(
                     from_student=True, recorder='labels', data_idx=1)))))
-# No classifier is trained in stage 1: nothing to validate.
+# No classifier is trained in stage 1: nothing to validate, and under DDP
+# the student's head is a parameter without gradient.
+find_unused_parameters = True
 train_cfg = dict(val_begin=1_000_000)

@@ -1,10 +1,10 @@
 # REFILLED stage 2 (relkd_mm RefilledClassifierLoss, 2021 settings: CE +
-# 100 x KL to the teacher's centre classifier, tau 2, global centres),
+# 100 x KL to the teacher's center classifier, tau 2, global centers),
 # from stage 1's last checkpoint (tools/quickstart.py sets load_from).
 _base_ = ['./_distill_base_.py']
 model = dict(
     type='RefilledDistill',
-    student_ce=True,
+    calculate_student_loss=True,
     distiller=dict(
         student_recorders=dict(
             logits=dict(type='ModuleOutputs', source='head.fc'),
@@ -20,5 +20,5 @@ model = dict(
                 feats_T=dict(from_student=False, recorder='feat'),
                 gt_labels=dict(
                     from_student=True, recorder='labels', data_idx=1)))))
-# The shared runtime's hooks, and the one that fills the global centres.
+# The shared runtime's hooks, and the one that fills the global centers.
 custom_hooks = _base_.custom_hooks + [dict(type='mmrazor.RefilledCentersHook')]

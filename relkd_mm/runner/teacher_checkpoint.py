@@ -12,7 +12,7 @@ writes *student-only* checkpoints: the state dict without its ``teacher.*``
 keys, and ``meta['teacher_ckpt']`` naming the teacher file and its sha256
 (:func:`strip_teacher`). Everything else stays: the student, the
 distiller's connectors and the losses' memories (RRD queues, REFILLED
-centres), the optimizer, the schedulers, the random states.
+centers), the optimizer, the schedulers, the random states.
 
 The teacher is omitted only where rebuilding it from ``teacher_ckpt`` gives
 back exactly the tensors the checkpoint would have held: ``teacher_ckpt``

@@ -25,7 +25,7 @@ EXPECTED = (
     # relkd_mm's strict loading and MMEngine's own report of the same keys.
     (rf'^load_from .*starts fresh where missing: missing from the '
      rf'checkpoint \(\d+\): {_CENTRES}(, {_CENTRES})*$',
-     'REFILLED stage 2 adds the class centres, which stage 1\'s checkpoint '
+     'REFILLED stage 2 adds the class centers, which stage 1\'s checkpoint '
      'cannot have (RefilledCentersHook computes them): expected.'),
     (rf'^The model and loaded state dict do not match exactly\s+missing '
      rf'keys in source state_dict: {_CENTRES}(, {_CENTRES})*\s*$', None),

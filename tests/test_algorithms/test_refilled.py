@@ -30,10 +30,11 @@ def classifier(num_classes, dropout=0.0):
                 neck=dict(type='GlobalAveragePooling'), head=head)
 
 
-def algorithm(stage, teacher_classes=5, student_classes=10, weighted=False,
-              centers='global'):
-    """A tiny REFILLED model: LeNet5 teacher (with dropout in its head) of
-    ``teacher_classes`` classes, LeNet5 student of ``student_classes``."""
+def algorithm_cfg(stage, teacher_classes=5, student_classes=10,
+                  weighted=False, center_mode='global'):
+    """A tiny REFILLED model's config: LeNet5 teacher (with dropout in its
+    head) of ``teacher_classes`` classes, LeNet5 student of
+    ``student_classes``."""
     if stage == 1:
         losses = dict(loss_tuple=dict(type='RefilledTupleLoss', margin=2.0))
         mappings = dict(loss_tuple=dict(
@@ -44,7 +45,7 @@ def algorithm(stage, teacher_classes=5, student_classes=10, weighted=False,
     else:
         losses = dict(loss_cls=dict(
             type='RefilledClassifierLoss', num_classes=student_classes,
-            feat_dim=FEAT, centers=centers, weighted=weighted))
+            feat_dim=FEAT, center_mode=center_mode, weighted=weighted))
         mappings = dict(loss_cls=dict(
             preds_S=dict(from_student=True, recorder='logits'),
             feats_T=dict(from_student=False, recorder='feat'),
@@ -55,7 +56,7 @@ def algorithm(stage, teacher_classes=5, student_classes=10, weighted=False,
                 from_student=False, recorder='logits')
     cfg = dict(
         type='RefilledDistill',
-        student_ce=stage == 2,
+        calculate_student_loss=stage == 2,
         data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor'),
         architecture=classifier(student_classes),
         teacher=classifier(teacher_classes, dropout=0.5),
@@ -71,7 +72,11 @@ def algorithm(stage, teacher_classes=5, student_classes=10, weighted=False,
                 logits=dict(type='ModuleOutputs', source='head')),
             distill_losses=losses,
             loss_forward_mappings=mappings))
-    return MODELS.build(cfg)
+    return cfg
+
+
+def algorithm(*args, **kwargs):
+    return MODELS.build(algorithm_cfg(*args, **kwargs))
 
 
 def batch(labels, seed=0):
@@ -89,7 +94,7 @@ def preprocess(model, labels, seed=0):
 @pytest.mark.parametrize('stage', [1, 2])
 def test_teacher_of_another_label_space(stage):
     torch.manual_seed(0)
-    model = algorithm(stage, weighted=stage == 2, centers='batch')
+    model = algorithm(stage, weighted=stage == 2, center_mode='batch')
     model.train()
     assert not any(m.training for m in model.teacher.modules())
     assert model.student.training
@@ -114,7 +119,7 @@ def test_teacher_of_another_label_space(stage):
 
 def test_teacher_runs_in_tensor_mode_and_eval(monkeypatch):
     torch.manual_seed(0)
-    model = algorithm(2, weighted=True, centers='batch')
+    model = algorithm(2, weighted=True, center_mode='batch')
     modes = []
     forward = model.teacher.forward
     monkeypatch.setattr(
@@ -132,10 +137,23 @@ def test_teacher_runs_in_tensor_mode_and_eval(monkeypatch):
     assert first.shape == (8, 5)
 
 
+def test_student_ce_is_the_deprecated_calculate_student_loss():
+    """MMRazor's ``calculate_student_loss`` is the argument (VRMDistill's
+    ``student_ce`` chooses views); REFILLED's old ``student_ce`` works for
+    one more release."""
+    assert not algorithm(1).calculate_student_loss
+    cfg = algorithm_cfg(1)
+    cfg['student_ce'] = cfg.pop('calculate_student_loss')
+    with pytest.warns(DeprecationWarning,
+                      match='rename it to `calculate_student_loss`'):
+        model = MODELS.build(cfg)
+    assert model.calculate_student_loss is False
+    cfg['calculate_student_loss'] = False
+    with pytest.raises(ValueError, match='keep `calculate_student_loss`'):
+        MODELS.build(cfg)
+
+
 def test_fixed_arguments_are_refused():
-    with pytest.raises(ValueError, match='student_ce'):
-        MODELS.build(dict(type='RefilledDistill', calculate_student_loss=False,
-                          architecture={}, teacher={}, distiller={}))
     with pytest.raises(ValueError, match='teacher_trainable'):
         MODELS.build(dict(type='RefilledDistill', teacher_trainable=True,
                           architecture={}, teacher={}, distiller={}))

@@ -96,7 +96,7 @@ def check_pipeline(cifar100_root):
     assert packed['inputs'][0].shape == packed['inputs'][1].shape
     # ... and with an identifiable virtual op (colour inversion instead of
     # RandAugment), every virtual row is its real row's inverse, up to the
-    # independent crop and flip: compare the centre pixel.
+    # independent crop and flip: compare the center pixel.
     virtual[-1] = dict(type='Invert', prob=1.0)
     dataset = DATASETS.build(
         dict(
@@ -123,7 +123,7 @@ def check_pipeline(cifar100_root):
             img = torch.from_numpy(raw[i]['img']).permute(2, 0, 1).float()
             label = out['data_samples'][row].gt_label.item()
             assert label == raw[i]['gt_label']
-            # Crop (pad 4) and flip move the centre by at most 5 pixels.
+            # Crop (pad 4) and flip move the center by at most 5 pixels.
             window = img[:, 11:21, 11:21].reshape(3, -1)
             for x, expect in ((real_x, window), (virtual_x, 255 - window)):
                 pixel = x[row, :, 16, 16].view(3, 1) * std + mean

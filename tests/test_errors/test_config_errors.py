@@ -168,7 +168,7 @@ def test_teacher_student_class_count_mismatch_kd():
 
 def test_refilled_labels_outside_student_head():
     loss = MODELS.build(dict(type='mmrazor.RefilledClassifierLoss',
-                             num_classes=5, feat_dim=16, centers='batch'))
+                             num_classes=5, feat_dim=16, center_mode='batch'))
     labels = torch.tensor([0, 1, 2, 7])
     with pytest.raises(ValueError,
                        match=r'labels in \[0, 7\] for num_classes=5'):
@@ -289,7 +289,7 @@ def test_amp_losses_are_fp32_and_finite():
             torch.randn(8, 16, dtype=d) * 30, torch.randn(8, 16, dtype=d)
             * 30, labels)),
         'RefilledClassifierLoss': (dict(num_classes=4, feat_dim=16,
-                                        centers='batch'), lambda d: (
+                                        center_mode='batch'), lambda d: (
             torch.randn(8, 4, dtype=d) * 30, torch.randn(8, 16, dtype=d),
             labels)),
     }

@@ -101,7 +101,7 @@ def test_misspelt_top_level_key_is_warned(tmp_path):
     'configs/quickstart/kd_wrn-16-2_resnet8_fmnist.py',
     'configs/rrd/rrd-kd_resnet56_resnet20_1xb64_cifar100.py',
     'configs/refilled/refilled-s2_wrn-40-2_wrn-16-2_1xb128_cifar100.py',
-    'configs/vrm/r50_mbv2_imagenet.py',
+    'configs/vrm/vrm_resnet50_mobilenetv2_8xb32_in1k.py',
 ])
 def test_repo_configs_have_no_unread_keys(config):
     assert unknown_config_keys(Config.fromfile(osp.join(REPO, config))) == []

@@ -16,7 +16,7 @@ from tests.test_runner.test_strict_loading import distill, save_classifier
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import KD, REPO, fmnist_options, log_text, train
 
-VRM_IMAGENET = 'configs/vrm/r50_mbv2_imagenet.py'
+VRM_IMAGENET = 'configs/vrm/vrm_resnet50_mobilenetv2_8xb32_in1k.py'
 
 
 def test_nan_teacher_checkpoint_is_named_at_load(tmp_path):

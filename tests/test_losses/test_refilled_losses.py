@@ -138,7 +138,7 @@ def test_classifier_loss_matches_reference(centers, weighted, student_tau):
     logits_t = torch.randn(batch, 4, generator=gen) * 3
     loss_fn = MODELS.build(
         dict(type='RefilledClassifierLoss', num_classes=num_classes,
-             feat_dim=dim, centers=centers, weighted=weighted,
+             feat_dim=dim, center_mode=centers, weighted=weighted,
              student_tau=student_tau))
     if centers == 'global':
         all_feats = torch.randn(200, dim, generator=gen)
@@ -159,8 +159,8 @@ def test_classifier_loss_matches_reference(centers, weighted, student_tau):
 
 
 def test_classifier_loss_uniform_confidence_weights_are_one():
-    loss_fn = RefilledClassifierLoss(5, 4, centers='batch', weighted=True)
-    plain = RefilledClassifierLoss(5, 4, centers='batch')
+    loss_fn = RefilledClassifierLoss(5, 4, center_mode='batch', weighted=True)
+    plain = RefilledClassifierLoss(5, 4, center_mode='batch')
     z, feats = torch.randn(8, 5), torch.randn(8, 4)
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
     flat = torch.zeros(8, 3)
@@ -183,20 +183,31 @@ def test_classifier_loss_buffers_and_errors():
     with pytest.raises(ValueError, match='feat_dim=4'):
         loss_fn(z, torch.randn(3, 6), labels)
     with pytest.raises(ValueError, match='logits_T'):
-        RefilledClassifierLoss(5, 4, weighted=True, centers='batch')(
+        RefilledClassifierLoss(5, 4, weighted=True, center_mode='batch')(
             z, feats, labels)
-    with pytest.raises(ValueError, match='centers'):
-        RefilledClassifierLoss(5, 4, centers='local')
+    with pytest.raises(ValueError, match="center_mode='local'"):
+        RefilledClassifierLoss(5, 4, center_mode='local')
     assert 'centers' not in RefilledClassifierLoss(
-        5, 4, centers='batch').state_dict()
+        5, 4, center_mode='batch').state_dict()
+
+
+def test_classifier_loss_centers_argument_is_deprecated():
+    """``centers`` named the mode (0.1.0); it is now ``center_mode``, and
+    ``centers`` the buffer only. The old name works for one more release."""
+    with pytest.warns(DeprecationWarning, match='rename it to `center_mode`'):
+        loss_fn = RefilledClassifierLoss(5, 4, centers='batch')
+    assert loss_fn.center_mode == 'batch'
+    assert 'centers' not in loss_fn.state_dict()
+    with pytest.raises(ValueError, match='keep `center_mode` only'):
+        RefilledClassifierLoss(5, 4, centers='batch', center_mode='batch')
 
 
 def test_classifier_loss_epoch_decay():
     from mmengine.logging import MessageHub
     hub = MessageHub.get_instance('test_refilled_epoch_decay')
-    loss_fn = RefilledClassifierLoss(5, 4, loss_weight=1000., centers='batch',
-                                     epoch_decay=0.05)
-    plain = RefilledClassifierLoss(5, 4, loss_weight=1., centers='batch')
+    loss_fn = RefilledClassifierLoss(5, 4, loss_weight=1000.,
+                                     center_mode='batch', epoch_decay=0.05)
+    plain = RefilledClassifierLoss(5, 4, loss_weight=1., center_mode='batch')
     z, feats = torch.randn(8, 5), torch.randn(8, 4)
     labels = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
     hub.update_info('epoch', 10)

@@ -4,8 +4,12 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from relkd_mm.models.losses.relation import (edge_discrepancy, kl_divergence,
+from relkd_mm.models.losses import (RefilledClassifierLoss, RefilledTupleLoss,
+                                    RRDLoss, VRMLoss)
+from relkd_mm.models.losses.relation import (compute_dtype, edge_discrepancy,
+                                             full_precision, kl_divergence,
                                              pairwise_distances,
                                              similarity_logits,
                                              soft_cross_entropy)
@@ -74,6 +78,46 @@ def test_fp32_under_autocast(dtype):
     for out in outs:
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
     assert torch.allclose(outs[2], x @ y.t() / 0.04, atol=1e-5)
+
+
+def test_compute_dtype_is_float32_unless_an_input_is_float64():
+    labels = torch.tensor([0, 1])
+    for dtypes, expected in (((torch.bfloat16, ), torch.float32),
+                             ((torch.float16, torch.float32), torch.float32),
+                             ((torch.float32, torch.float64), torch.float64)):
+        tensors = [torch.zeros(2, dtype=d) for d in dtypes]
+        assert compute_dtype(*tensors, labels, None) == expected
+
+    @full_precision
+    def seen(x, labels, y=None):
+        return x.dtype, labels.dtype, y.dtype, torch.is_autocast_enabled()
+
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert seen(torch.zeros(2, dtype=torch.bfloat16), labels,
+                    y=torch.zeros(2, dtype=torch.float64)) == (
+                        torch.float64, torch.int64, torch.float64, False)
+
+
+def test_every_loss_follows_the_one_policy_in_float64():
+    """float64 inputs are computed in float64 by every loss (the float32
+    buffers, RRD's memory and REFILLED's centers, meet them in float64)."""
+    torch.manual_seed(0)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    centers = RefilledClassifierLoss(4, 16)
+    centers.set_centers(F.normalize(torch.randn(4, 16), dim=1))
+    cases = [
+        (VRMLoss(), (torch.randn(16, 10), torch.randn(16, 10))),
+        (RRDLoss(queue_size=32, embed_dim=16), (
+            F.normalize(torch.randn(8, 16)), F.normalize(torch.randn(8, 16)))),
+        (RefilledTupleLoss(), (torch.randn(8, 16), torch.randn(8, 12),
+                               labels)),
+        (centers, (torch.randn(8, 4), torch.randn(8, 16), labels)),
+        (RefilledClassifierLoss(4, 16, center_mode='batch'), (
+            torch.randn(8, 4), torch.randn(8, 16), labels)),
+    ]
+    for loss, inputs in cases:
+        inputs = [x.double() if x.is_floating_point() else x for x in inputs]
+        assert loss(*inputs).dtype == torch.float64, type(loss).__name__
 
 
 def test_masked_distributions_have_finite_gradients():

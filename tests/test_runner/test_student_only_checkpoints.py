@@ -249,7 +249,7 @@ def test_refilled_stage2_from_a_student_only_stage1(runs, tmp_path):
         assert not any(k.startswith('teacher.') for k in saved['state_dict'])
         assert saved['meta']['teacher_ckpt']['sha256'] == sha256(
             runs['teacher'])
-    # Stage 2 started from stage 1's student, its centres filled.
+    # Stage 2 started from stage 1's student, its centers filled.
     log = log_text(osp.join(work, 'stage2'))
     assert 'a student-only checkpoint; its teacher' in log
     prefix = 'distiller.distill_losses.loss_refilled.'

@@ -12,7 +12,9 @@ from mmengine.registry import DATA_SAMPLERS, HOOKS
 
 @HOOKS.register_module()
 class RankLossHook(Hook):
-    """Append ``{iter, rank, losses}`` to ``work_dir/rank_losses.jsonl``."""
+    """Append ``{iter, rank, losses, find_unused}`` to
+    ``work_dir/rank_losses.jsonl``; ``find_unused``: the DDP wrapper's
+    ``find_unused_parameters`` (None without DDP)."""
 
     priority = 'LOWEST'
 
@@ -20,7 +22,7 @@ class RankLossHook(Hook):
                          outputs=None):
         row = dict(iter=runner.iter, rank=get_rank(), losses={
             k: float(v) for k, v in (outputs or {}).items() if 'loss' in k
-        })
+        }, find_unused=getattr(runner.model, 'find_unused_parameters', None))
         path = osp.join(runner.work_dir, f'rank_losses_{get_rank()}.jsonl')
         with open(path, 'a') as f:
             f.write(json.dumps(row) + '\n')

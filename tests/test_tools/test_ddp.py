@@ -19,6 +19,10 @@ single process's 2B-sample one by definition (docs/errors.md, DDP). What
 must hold is tested: training runs, each rank's loss is finite, and the
 checkpoint resumes on 1 process.
 
+Every method but REFILLED stage 1 trains under DDP without
+``find_unused_parameters`` (DDP would stop at the second iteration if a
+parameter went without gradient); the runs check the wrapper's setting.
+
 A checkpoint written by 2 processes resumes on 1 (and vice versa) and
 continues with the single process's losses (RandomStateHook warns and keeps
 the fresh seeds, which these deterministic pipelines do not use).
@@ -191,6 +195,23 @@ def rank_losses(work_dir):
     return means, {len(r) for r in per_iter.values()}
 
 
+def ddp_find_unused(work_dir):
+    """The ``find_unused_parameters`` of the DDP wrapper of every logged
+    iteration and rank."""
+    found = set()
+    for name in os.listdir(work_dir):
+        if name.startswith('rank_losses_'):
+            with open(osp.join(work_dir, name)) as f:
+                found |= {json.loads(line)['find_unused'] for line in f}
+    return found
+
+
+#: The method whose config sets find_unused_parameters (its student's head
+#: gets no gradient, see test_configs/test_find_unused_parameters.py); the
+#: others train under DDP without it.
+FIND_UNUSED = {'refilled_s1'}
+
+
 def state(path):
     with trusted_checkpoints(str(path)):  # written by this test
         return load_checkpoint_file(str(path), map_location='cpu')
@@ -285,6 +306,7 @@ def test_ddp_equals_single_process(method, tmp_path, cifar100_root):
     reordered, _ = rank_losses(perm)
     ddp, ranks2 = rank_losses(two)
     assert ranks1 == {1} and ranks2 == {2}
+    assert ddp_find_unused(two) == {False}
     bounds = loss_bounds(single, reordered)
     assert_losses_close(ddp, single, bounds, range(2 * ITERS))
 
@@ -329,6 +351,7 @@ def test_ddp_batch_local_relations(method, tmp_path, cifar100_root):
     train(config, two, cifar100_root, 2, BATCH, epochs=1)
     losses, ranks = rank_losses(two)
     assert ranks == {2} and sorted(losses) == list(range(ITERS))
+    assert ddp_find_unused(two) == {method in FIND_UNUSED}
     for row in losses.values():
         assert all(torch.isfinite(torch.tensor(v)) for v in row.values())
     one = tmp_path / 'two_to_one'

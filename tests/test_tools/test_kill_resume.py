@@ -2,7 +2,7 @@
 in the middle of epoch 2, resumed with ``--resume`` (from epoch 1's
 checkpoint), and must log the same losses at every iteration of epoch 2 as
 an uninterrupted run with the same seed, and end with the same weights,
-optimizer state, loss memories (RRD queue, REFILLED centres) and scheduler.
+optimizer state, loss memories (RRD queue, REFILLED centers) and scheduler.
 
 A later method is covered by adding one entry to METHODS."""
 import functools
@@ -216,7 +216,7 @@ def test_sigkill_mid_epoch_then_resume(method, tmp_path, cifar100_root):
             assert value == pytest.approx(expected[key][name], rel=1e-5,
                                           abs=1e-7), (key, name)
 
-    # Same end state: weights, loss memories (RRD queue, REFILLED centres),
+    # Same end state: weights, loss memories (RRD queue, REFILLED centers),
     # optimizer moments, schedulers, random states.
     a = checkpoint(straight / 'epoch_2.pth')
     b = checkpoint(crashed / 'epoch_2.pth')

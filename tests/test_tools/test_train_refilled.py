@@ -59,20 +59,20 @@ def test_two_stages_and_resume(tool, inprocess, cifar100_root, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'distill.loss_refilled' in log
     assert f'Load checkpoint from {work}/stage1/epoch_1.pth' in log
-    assert 'class centres of `loss_refilled` computed from 128' in log
+    assert 'class centers of `loss_refilled` computed from 128' in log
     assert 'accuracy/top1' in log
     first, ready = centers(work / 'stage2' / 'epoch_1.pth')
     assert ready and first.shape == (100, 64)
     torch.testing.assert_close(first.norm(dim=1), torch.ones(100))
 
-    # Resume stage 2 for one more epoch: the centres come back from the
+    # Resume stage 2 for one more epoch: the centers come back from the
     # checkpoint instead of a new teacher pass.
     proc = inprocess(CFG.format('s1'), CFG.format('s2'),
                      '--work-dir', work, '--resume', '--cfg-options',
                      *options, '--stage2-options', FEAT_DIM,
                      'train_cfg.max_epochs=2')
     log = proc.stdout + proc.stderr
-    assert "centres of ['loss_refilled'] restored" in log
+    assert "centers of ['loss_refilled'] restored" in log
     assert 'computed from' not in log
     second, ready = centers(work / 'stage2' / 'epoch_2.pth')
     assert ready and torch.equal(first, second)

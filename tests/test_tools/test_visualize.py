@@ -120,12 +120,12 @@ def test_refilled_stages(repo_root, data_root, tmp_path):
     assert list(saved) == [path]
     assert_png(path)
 
-    def centres(model):
+    def centers(model):
         loss = model.distiller.distill_losses['loss_refilled']
         loss.set_centers(torch.nn.functional.normalize(
             torch.randn(loss.num_classes, loss.feat_dim), dim=1))
 
-    s2 = save_checkpoint(repo_root, S2, tmp_path / 's2.pth', centres)
+    s2 = save_checkpoint(repo_root, S2, tmp_path / 's2.pth', centers)
     saved = vis.main([S2, s2, '--out-dir', str(tmp_path / 'out'),
                       '--num-val', '8', '--cfg-options', *roots(data_root)])
     path = str(tmp_path / 'out' / 'refilled-classifier_loss_refilled.png')

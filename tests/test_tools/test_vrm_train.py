@@ -12,7 +12,7 @@ from tests.data_utils import make_cifar100
 from tests.train_utils import run_inprocess
 
 CIFAR_CFG = 'configs/vrm/vrm_resnet32x4_resnet8x4_1xb64_cifar100.py'
-IMAGENET_CFG = 'configs/vrm/r50_mbv2_imagenet.py'
+IMAGENET_CFG = 'configs/vrm/vrm_resnet50_mobilenetv2_8xb32_in1k.py'
 
 
 def state_dict(path):
@@ -74,6 +74,15 @@ def test_vrm_cifar100_train_and_resume(small_cifar100, tool, tmp_path):
                if 'running' not in k and 'num_batches' not in k)
     assert not torch.equal(state1['architecture.head.fc.weight'],
                            state2['architecture.head.fc.weight'])
+
+
+def test_r50_mbv2_imagenet_is_the_conventionally_named_config(repo_root):
+    """The name the documentation first gave runs the same config."""
+    from mmengine.config import Config
+    alias, config = (
+        Config.fromfile(osp.join(repo_root, path)).to_dict()
+        for path in ('configs/vrm/r50_mbv2_imagenet.py', IMAGENET_CFG))
+    assert alias == config
 
 
 def test_vrm_r50_mbv2_imagenet_config(imagenet_root, tmp_path):

@@ -1,6 +1,6 @@
 """The quiet console of the quick start and the benchmark: known-harmless
 upstream messages leave the console but stay in the log file, an expected
-mismatch (REFILLED stage 2's centres) is explained in one line, anything
+mismatch (REFILLED stage 2's centers) is explained in one line, anything
 else passes unchanged; MMEngine's state-dict report reaches the logger
 (compat patch 18) so that the filter and the log file see it."""
 import logging
@@ -43,7 +43,7 @@ def test_console_filter_drops_explains_and_passes(tmp_path, capsys):
     console = capsys.readouterr()
     shown = console.out + console.err
     assert 'FileClient' not in shown
-    assert 'REFILLED stage 2 adds the class centres' in shown
+    assert 'REFILLED stage 2 adds the class centers' in shown
     assert shown.count('do not match exactly') == 1  # the unexpected one
     assert 'head.fc.weight' in shown
     log = (tmp_path / 'run.log').read_text()

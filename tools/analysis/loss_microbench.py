@@ -187,14 +187,14 @@ def build(case, form, p, device):
             lambda: ref(s.cpu(), t.cpu(), labels.cpu(), 'pad')[0], [s])
     z = randn(p['b'], p['c']).requires_grad_()
     feats = randn(p['b'], p['d'])
-    centres = F.normalize(randn(p['c'], p['d']), dim=1)
+    centers = F.normalize(randn(p['c'], p['d']), dim=1)
     if form == 'relkd_mm':
         loss = RefilledClassifierLoss(p['c'], p['d']).to(device)
-        loss.set_centers(centres)
+        loss.set_centers(centers)
         return _backward(lambda: loss(z, feats, labels), [z])
     ref = reference.reference_classifier_loss
     return _backward(
-        lambda: ref(z.cpu(), feats.cpu(), labels.cpu(), centres.double().cpu(),
+        lambda: ref(z.cpu(), feats.cpu(), labels.cpu(), centers.double().cpu(),
                     2.0, True, False, None), [z])
 
 
@@ -244,7 +244,7 @@ def compile_check():
         'RefilledTupleLoss': (RefilledTupleLoss(),
                               (torch.randn(32, 16), torch.randn(32, 16),
                                labels)),
-        'RefilledClassifierLoss': (_centred(RefilledClassifierLoss(4, 16)),
+        'RefilledClassifierLoss': (_centered(RefilledClassifierLoss(4, 16)),
                                    (torch.randn(32, 4), torch.randn(32, 16),
                                     labels)),
     }
@@ -259,7 +259,7 @@ def compile_check():
     return rows
 
 
-def _centred(loss):
+def _centered(loss):
     loss.set_centers(F.normalize(torch.randn(loss.centers.shape), dim=1))
     return loss
 

@@ -45,7 +45,7 @@ CONFIGS = {
     'in1k resnet34 -> resnet18 (KD)': (
         'configs/kd/kd_resnet34_resnet18_8xb32_in1k.py', 224, 1000),
     'in1k resnet50 -> mobilenetv2 (VRM)': (
-        'configs/vrm/r50_mbv2_imagenet.py', 224, 1000),
+        'configs/vrm/vrm_resnet50_mobilenetv2_8xb32_in1k.py', 224, 1000),
 }
 
 

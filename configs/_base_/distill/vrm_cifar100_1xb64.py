@@ -16,6 +16,8 @@ model = dict(
     teacher=dict(pretrained=False),
     student_ce='real',
     distiller=_base_.vrm_distiller)
-find_unused_parameters = True
+# find_unused_parameters stays off: every trainable parameter gets a gradient
+# each step (test_configs/test_find_unused_parameters.py checks it), and
+# DDP's search for unused ones would cost an autograd traversal per step.
 # Reports the student's accuracy and the teacher's (prefixed `teacher.`).
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -14,5 +14,7 @@ model = dict(
     type='VRMDistill',
     student_ce='real',
     distiller=_base_.vrm_distiller)
-find_unused_parameters = True
+# find_unused_parameters stays off: every trainable parameter gets a gradient
+# each step (test_configs/test_find_unused_parameters.py checks it), and
+# DDP's search for unused ones would cost an autograd traversal per step.
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

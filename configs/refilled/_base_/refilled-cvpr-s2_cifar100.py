@@ -1,14 +1,14 @@
-# REFILLED stage 2 with the CVPR 2020 code's settings: centres from the
+# REFILLED stage 2 with the CVPR 2020 code's settings: centers from the
 # current batch, lambda 1000 decayed by exp(-0.05) per epoch. tau2 and the
-# schedule as the 2021 code (the CVPR code's are not known here). No centres
-# pass is needed, so the centres hook is dropped.
+# schedule as the 2021 code (the CVPR code's are not known here). No centers
+# pass is needed, so the centers hook is dropped.
 _base_ = ['./refilled-s2_cifar100.py']
 
 model = dict(
     distiller=dict(
         distill_losses=dict(
             loss_refilled=dict(
-                centers='batch', loss_weight=1000.0, epoch_decay=0.05))))
+                center_mode='batch', loss_weight=1000.0, epoch_decay=0.05))))
 custom_hooks = [
     dict(type='mmrazor.RandomStateHook'),
     dict(type='mmrazor.NonFiniteLossHook'),

@@ -12,7 +12,7 @@ train_dataloader = dict(batch_size=128)
 model = dict(
     _scope_='mmrazor',
     type='RefilledDistill',
-    student_ce=False,
+    calculate_student_loss=False,
     architecture=dict(pretrained=False),
     teacher=dict(pretrained=False),
     distiller=dict(
@@ -35,7 +35,8 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='feat'),
                 gt_labels=dict(
                     from_student=True, recorder='labels', data_idx=1)))))
-# Stage 1 never updates the student's classifier.
+# Stage 1 never updates the student's classifier: under DDP its head is a
+# parameter without gradient.
 find_unused_parameters = True
 
 optim_wrapper = dict(

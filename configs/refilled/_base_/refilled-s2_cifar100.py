@@ -1,5 +1,5 @@
 # REFILLED stage 2 on CIFAR-100 (2021 REFILLED code): cross-entropy plus
-# 100 x KL to the classifier induced by the teacher's global class centres
+# 100 x KL to the classifier induced by the teacher's global class centers
 # (tau 2 on both sides). 200 epochs, batch 128, SGD (nesterov) lr 0.1,
 # x0.2 at epochs 100, 140, 180. Starts from stage 1's last checkpoint
 # (`load_from`, set by each method config and by tools/train_refilled.py).
@@ -13,7 +13,7 @@ train_dataloader = dict(batch_size=128)
 model = dict(
     _scope_='mmrazor',
     type='RefilledDistill',
-    student_ce=True,
+    calculate_student_loss=True,
     architecture=dict(pretrained=False),
     teacher=dict(pretrained=False),
     distiller=dict(
@@ -32,7 +32,7 @@ model = dict(
                 loss_weight=100.0,
                 tau=2.0,
                 student_tau=True,
-                centers='global',
+                center_mode='global',
                 weighted=False)),
         loss_forward_mappings=dict(
             loss_refilled=dict(
@@ -41,7 +41,7 @@ model = dict(
                 gt_labels=dict(
                     from_student=True, recorder='labels', data_idx=1)))))
 
-# Fills the loss's global centres (one teacher pass over the training set)
+# Fills the loss's global centers (one teacher pass over the training set)
 # unless a resumed checkpoint already holds them; the shared runtime's hooks
 # (exact resume, NaN guard, set-up checks) are kept.
 custom_hooks = _base_.custom_hooks + [dict(type='mmrazor.RefilledCentersHook')]

@@ -1,5 +1,5 @@
 # REFILLED stage 2 with the TPAMI (GKD) code's settings: lambda 1, tau2 1 on
-# the teacher, no temperature on the student, global centres; 200 epochs,
+# the teacher, no temperature on the student, global centers; 200 epochs,
 # lr 0.1 x0.2 at epochs 50, 100, 150, batch 256 (as stage 1).
 _base_ = ['./refilled-s2_cifar100.py']
 

@@ -15,7 +15,7 @@ def patch_load_state_dict_logger():
     "The model and loaded state dict do not match exactly ..." goes to
     ``print()``: it is missing from the run's log file, has no timestamp,
     and a console filter cannot explain an expected one (REFILLED stage 2
-    loading stage 1, which has no class centres yet). Upstream: none found
+    loading stage 1, which has no class centers yet). Upstream: none found
     (``mmengine/runner/runner.py`` of 0.10.7 passes no logger).
 
     Fix: ``logger=None`` becomes ``'current'`` (the runner's logger);

@@ -1,4 +1,4 @@
-"""Fill REFILLED's global class centres before stage 2 trains."""
+"""Fill REFILLED's global class centers before stage 2 trains."""
 import torch
 import torch.nn.functional as F
 from mmengine import dist
@@ -14,16 +14,16 @@ from relkd_mm.models.losses import RefilledClassifierLoss
 
 @HOOKS.register_module()
 class RefilledCentersHook(Hook):
-    """Compute the class centres of every ``RefilledClassifierLoss`` with
-    ``centers='global'`` before training.
+    """Compute the class centers of every ``RefilledClassifierLoss`` with
+    ``center_mode='global'`` before training.
 
     One pass of the teacher (eval mode, no gradient, ``mode='tensor'``) over
     the student's training dataloader; per class of the student task, the
     mean of the raw teacher features that the loss receives (the same
     recorder, through the distiller's ``loss_forward_mappings['feats_T']``),
     then L2-normalised. Sums and counts are all-reduced across ranks, so
-    every rank gets the same centres (the samples a distributed sampler pads
-    with are counted twice, a negligible effect on a mean). The centres live
+    every rank gets the same centers (the samples a distributed sampler pads
+    with are counted twice, a negligible effect on a mean). The centers live
     in the loss's buffers and thus in checkpoints: after ``--resume`` (or a
     ``load_from`` that has them) the hook finds them ready and skips the
     pass.
@@ -69,7 +69,7 @@ class RefilledCentersHook(Hook):
             means = sums[name] / counts_[:, None]
             loss.set_centers(F.normalize(means, dim=1).to(loss.centers))
             print_log(
-                f'RefilledCentersHook: {loss.num_classes} class centres of '
+                f'RefilledCentersHook: {loss.num_classes} class centers of '
                 f'`{name}` computed from {int(counts_.sum())} samples.',
                 logger='current')
 
@@ -85,7 +85,7 @@ class RefilledCentersHook(Hook):
                  if bool(loss.centers_ready)}
         if ready:
             print_log(
-                f'RefilledCentersHook: centres of {sorted(ready)} restored '
+                f'RefilledCentersHook: centers of {sorted(ready)} restored '
                 'from the checkpoint; not recomputed.', logger='current')
         return {k: v for k, v in losses.items() if k not in ready}
 

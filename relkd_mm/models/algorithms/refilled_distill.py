@@ -3,6 +3,7 @@ from mmrazor.models import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
+from ...utils.deprecation import renamed_argument
 from .teacher import teacher_forward
 
 
@@ -19,36 +20,42 @@ class RefilledDistill(SingleTeacherDistill):
       head, for the weighted stage-2 loss);
     * the teacher is always in full eval mode, dropout included, not only
       its BatchNorm layers;
-    * ``student_ce`` (``calculate_student_loss`` in MMRazor) names the
-      student's own cross-entropy: off in stage 1, on in stage 2. The student
-      still runs in ``mode='loss'`` so that its label recorder (on
+    * ``calculate_student_loss`` (MMRazor's name) adds the student's own
+      cross-entropy: off in stage 1, on in stage 2. The student still runs
+      in ``mode='loss'`` so that its label recorder (on
       ``head.loss_module``) sees the labels.
 
     Args:
-        student_ce (bool): Add the student's task loss. Defaults to True.
+        calculate_student_loss (bool): Add the student's task loss.
+            Defaults to True.
+        student_ce (bool, optional): The deprecated name of
+            ``calculate_student_loss`` (in :class:`VRMDistill`,
+            ``student_ce`` chooses the views of that loss).
         **kwargs: Arguments of :class:`~mmrazor.models.SingleTeacherDistill`
-            except ``calculate_student_loss``, ``teacher_trainable`` and
-            ``teacher_norm_eval``, which REFILLED fixes.
+            except ``teacher_trainable`` and ``teacher_norm_eval``, which
+            REFILLED fixes.
     """
 
-    def __init__(self, *args, student_ce=True, **kwargs):
-        for key in ('calculate_student_loss', 'teacher_trainable',
-                    'teacher_norm_eval'):
+    def __init__(self,
+                 *args,
+                 calculate_student_loss=None,
+                 student_ce=None,
+                 **kwargs):
+        for key in ('teacher_trainable', 'teacher_norm_eval'):
             if key in kwargs:
                 raise ValueError(
-                    f'RefilledDistill: do not set `{key}`: '
-                    + ('use `student_ce`.' if key == 'calculate_student_loss'
-                       else 'the teacher is always frozen and in eval mode.'))
+                    f'RefilledDistill: do not set `{key}`: the teacher is '
+                    'always frozen and in eval mode.')
+        calculate_student_loss = renamed_argument(
+            'RefilledDistill', 'student_ce', 'calculate_student_loss',
+            student_ce, calculate_student_loss)
         super().__init__(
             *args,
-            calculate_student_loss=student_ce,
+            calculate_student_loss=(True if calculate_student_loss is None
+                                    else calculate_student_loss),
             teacher_trainable=False,
             teacher_norm_eval=True,
             **kwargs)
-
-    @property
-    def student_ce(self):
-        return self.calculate_student_loss
 
     def loss(self, batch_inputs, data_samples=None):
         """Teacher features (tensor mode, no gradient), then the student's

@@ -21,7 +21,7 @@ def teacher_forward(model, inputs, samples=None, deliveries=True):
             ``2B`` views: tensor mode does not read them).
         deliveries (bool): Also record the distiller's deliveries for the
             student pass that follows (a training or visualised step). Off
-            for passes with no student pass after them (the centres hook):
+            for passes with no student pass after them (the centers hook):
             a recorded delivery nobody consumes would be left queued.
     """
     distiller = model.distiller

@@ -7,18 +7,19 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 
-from .relation import kl_divergence, similarity_logits
+from ...utils.deprecation import renamed_argument
+from .relation import full_precision, kl_divergence, similarity_logits
 
 CENTER_MODES = ('global', 'batch')
 
 
 @MODELS.register_module()
 class RefilledClassifierLoss(nn.Module):
-    """REFILLED stage 2: distil the classifier induced by teacher centres.
+    """REFILLED stage 2: distil the classifier induced by teacher centers.
 
     The classes present in the batch, ``C_b`` (ascending), are the columns.
     With ``f_T(x_i)`` the raw teacher feature and ``c_k`` the unit class
-    centre of class ``k`` in the student's label space,
+    center of class ``k`` in the student's label space,
 
     ``p_T,i = softmax_{k in C_b}(f_T(x_i) . c_k / tau)``
     ``p_S,i = softmax_{k in C_b}(s_i,k / tau)`` (``s_i,k`` without the
@@ -39,11 +40,11 @@ class RefilledClassifierLoss(nn.Module):
         tau (float): Temperature ``tau2``. Defaults to 2 (2021 code).
         student_tau (bool): Divide the student's logits by ``tau`` too
             (2021 code). The TPAMI code does not. Defaults to True.
-        centers (str): ``'global'``: centres over the whole training set,
-            held in the buffer ``centers`` ``(num_classes, feat_dim)`` that
-            :class:`~relkd_mm.engine.hooks.RefilledCentersHook` fills before
-            training (2021 and TPAMI code). ``'batch'``: centres of the
-            current batch (CVPR code). Defaults to ``'global'``.
+        center_mode (str): ``'global'``: centers over the whole training
+            set, held in the buffer ``centers`` ``(num_classes, feat_dim)``
+            that :class:`~relkd_mm.engine.hooks.RefilledCentersHook` fills
+            before training (2021 and TPAMI code). ``'batch'``: centers of
+            the current batch (CVPR code). Defaults to ``'global'``.
         weighted (bool): Adaptive per-sample emphasis from the teacher's
             confidence (TPAMI ``wgkd``); ``forward`` then needs ``logits_T``.
             Defaults to False.
@@ -51,7 +52,9 @@ class RefilledClassifierLoss(nn.Module):
             epoch)``, with the epoch (from 0) read from MMEngine's message
             hub (CVPR code: 1000 and 0.05). Defaults to 0 (constant).
         eps (float): Lower bound of the norms in the L2 normalisation of the
-            centres and of the spread of ``u``. Defaults to 1e-12.
+            centers and of the spread of ``u``. Defaults to 1e-12.
+        centers (str, optional): The deprecated name of ``center_mode``
+            (``centers`` is the buffer of the global centers).
     """
 
     def __init__(self,
@@ -60,14 +63,19 @@ class RefilledClassifierLoss(nn.Module):
                  loss_weight=100.0,
                  tau=2.0,
                  student_tau=True,
-                 centers='global',
+                 center_mode=None,
                  weighted=False,
                  epoch_decay=0.0,
-                 eps=1e-12):
+                 eps=1e-12,
+                 centers=None):
         super().__init__()
-        if centers not in CENTER_MODES:
-            raise ValueError(f'RefilledClassifierLoss: centers={centers!r} '
-                             f'is not one of {CENTER_MODES}.')
+        center_mode = renamed_argument('RefilledClassifierLoss', 'centers',
+                                       'center_mode', centers,
+                                       center_mode) or 'global'
+        if center_mode not in CENTER_MODES:
+            raise ValueError(
+                f'RefilledClassifierLoss: center_mode={center_mode!r} is not '
+                f'one of {CENTER_MODES}.')
         if tau <= 0:
             raise ValueError(f'RefilledClassifierLoss: tau={tau} must be > 0.')
         self.num_classes = int(num_classes)
@@ -75,27 +83,28 @@ class RefilledClassifierLoss(nn.Module):
         self.loss_weight = loss_weight
         self.tau = tau
         self.student_tau = student_tau
-        self.center_mode = centers
+        self.center_mode = center_mode
         self.weighted = weighted
         self.epoch_decay = epoch_decay
         self.eps = eps
-        if centers == 'global':
+        if center_mode == 'global':
             self.register_buffer(
                 'centers', torch.zeros(self.num_classes, self.feat_dim))
             self.register_buffer('centers_ready', torch.tensor(False))
             self._ready_checked = False
 
     def set_centers(self, centers):
-        """Store unit class centres ``(num_classes, feat_dim)`` and mark
+        """Store unit class centers ``(num_classes, feat_dim)`` and mark
         them ready."""
         if tuple(centers.shape) != tuple(self.centers.shape):
             raise ValueError(
-                'RefilledClassifierLoss: centres of shape '
+                'RefilledClassifierLoss: centers of shape '
                 f'{tuple(centers.shape)} for num_classes={self.num_classes}, '
                 f'feat_dim={self.feat_dim}.')
         self.centers.copy_(centers)
         self.centers_ready.fill_(True)
 
+    @full_precision
     def forward(self, preds_S, feats_T, gt_labels, logits_T=None):
         """Compute the loss.
 
@@ -108,13 +117,16 @@ class RefilledClassifierLoss(nn.Module):
                 logits, required when ``weighted``.
 
         Returns:
-            Tensor: Scalar loss, float32.
+            Tensor: Scalar loss, float32 (float64 for float64 inputs).
         """
-        # The teacher's logits f_T . c_k / tau are computed in fp32 even
-        # under AMP.
-        with torch.autocast(preds_S.device.type, enabled=False):
-            return self._forward(preds_S, feats_T, gt_labels, logits_T)
+        self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
+        logits_t, mask = self.induced_logits(feats_T, gt_labels)
+        kl = kl_divergence(logits_t, self.student_logits(preds_S), mask)
+        if self.weighted:
+            kl = kl * self.sample_weights(logits_T)
+        return self.current_weight() * kl.mean()
 
+    @full_precision
     def induced_logits(self, feats_T, gt_labels, center_mode=None):
         """The teacher's embedding-induced classifier, the target of stage
         2: ``f_T(x_i) . c_k / tau`` for every class of the student task,
@@ -135,13 +147,14 @@ class RefilledClassifierLoss(nn.Module):
         logits = similarity_logits(feats, centers, self.tau)
         return logits, present.expand(len(feats), -1)
 
+    @full_precision
     def class_centers(self, feats_T, gt_labels, center_mode=None):
         """The induced classifier's weights ``c_k``, ``(num_classes,
-        feat_dim)``: the global centres (:meth:`set_centers`), or with
+        feat_dim)``: the global centers (:meth:`set_centers`), or with
         ``'batch'`` the L2-normalised sum of the batch's teacher features of
         each class (zero rows for the absent classes). ``center_mode``
         overrides ``self.center_mode``, e.g. for the visualiser on a
-        checkpoint whose global centres were never computed."""
+        checkpoint whose global centers were never computed."""
         if (center_mode or self.center_mode) == 'batch':
             feats = self._flat(feats_T)
             sums = F.one_hot(gt_labels, self.num_classes).to(feats).t() @ feats
@@ -150,39 +163,31 @@ class RefilledClassifierLoss(nn.Module):
 
     @staticmethod
     def _flat(feats_T):
-        feats = feats_T.detach().float()
+        feats = feats_T.detach()
         if feats.dim() == 4 and feats.shape[2:] == (1, 1):
             feats = feats.flatten(1)
         return feats
 
+    @full_precision
     def student_logits(self, preds_S):
-        logits = preds_S.float()
-        return logits / self.tau if self.student_tau else logits
+        return preds_S / self.tau if self.student_tau else preds_S
 
     @torch.no_grad()
+    @full_precision
     def agreement(self, preds_S, feats_T, gt_labels, logits_T=None):
         """What stage 2 drives towards, for diagnostics: ``kl``, the mean
         ``KL(p_T || p_S)`` over the batch's classes; ``match``, how often
         the student's and the induced classifier's top classes agree; and
         ``induced_acc``, the induced classifier's own accuracy."""
-        with torch.autocast(preds_S.device.type, enabled=False):
-            self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
-            logits_t, mask = self.induced_logits(feats_T, gt_labels)
-            logits_s = self.student_logits(preds_S)
-            top_t = logits_t.masked_fill(~mask, float('-inf')).argmax(1)
-            top_s = logits_s.masked_fill(~mask, float('-inf')).argmax(1)
-            return dict(
-                kl=kl_divergence(logits_t, logits_s, mask).mean(),
-                match=(top_t == top_s).float().mean(),
-                induced_acc=(top_t == gt_labels).float().mean())
-
-    def _forward(self, preds_S, feats_T, gt_labels, logits_T):
         self._check_inputs(preds_S, feats_T, gt_labels, logits_T)
         logits_t, mask = self.induced_logits(feats_T, gt_labels)
-        kl = kl_divergence(logits_t, self.student_logits(preds_S), mask)
-        if self.weighted:
-            kl = kl * self.sample_weights(logits_T)
-        return self.current_weight() * kl.mean()
+        logits_s = self.student_logits(preds_S)
+        top_t = logits_t.masked_fill(~mask, float('-inf')).argmax(1)
+        top_s = logits_s.masked_fill(~mask, float('-inf')).argmax(1)
+        return dict(
+            kl=kl_divergence(logits_t, logits_s, mask).mean(),
+            match=(top_t == top_s).float().mean(),
+            induced_acc=(top_t == gt_labels).float().mean())
 
     def current_weight(self):
         """``loss_weight``, decayed by ``exp(-epoch_decay)`` per epoch."""
@@ -191,12 +196,13 @@ class RefilledClassifierLoss(nn.Module):
         epoch = MessageHub.get_current_instance().get_info('epoch', 0)
         return self.loss_weight * math.exp(-self.epoch_decay * epoch)
 
+    @full_precision
     def sample_weights(self, logits_T):
         """``w_i = 2 sigmoid(-u_i)`` with ``u_i = -log max_c p_T,c``
         min-max scaled over the batch (all ``w_i = 1`` when every ``u_i`` is
         equal)."""
         with torch.no_grad():
-            u = -F.log_softmax(logits_T.float(), dim=1).amax(dim=1)
+            u = -F.log_softmax(logits_T, dim=1).amax(dim=1)
             u = (u - u.min()) / (u.max() - u.min()).clamp_min(self.eps)
             return 2 * torch.sigmoid(-u)
 
@@ -204,9 +210,10 @@ class RefilledClassifierLoss(nn.Module):
         if not self._ready_checked:
             if not bool(self.centers_ready):
                 raise RuntimeError(
-                    'RefilledClassifierLoss: the global class centres are '
+                    'RefilledClassifierLoss: the global class centers are '
                     'not computed. Add `dict(type=\'RefilledCentersHook\')` '
-                    "to the config's custom_hooks (or use centers='batch').")
+                    "to the config's custom_hooks (or use "
+                    "center_mode='batch').")
             self._ready_checked = True
         return self.centers
 
@@ -249,4 +256,3 @@ class RefilledClassifierLoss(nn.Module):
                 'RefilledClassifierLoss: weighted=True needs logits_T, the '
                 f'teacher head\'s ({batch}, C_T) logits; got '
                 f'{None if logits_T is None else tuple(logits_T.shape)}.')
-        return feats_T.detach().float()

@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
-from .relation import kl_divergence, pairwise_distances
+from .relation import full_precision, kl_divergence, pairwise_distances
 
 TUPLE_MODES = ('pad', 'min', 'triplet')
 
@@ -142,6 +142,7 @@ class RefilledTupleLoss(nn.Module):
         valid = F.pad(valid, (1, 0), value=True)
         return anchors, columns, valid
 
+    @full_precision
     def forward(self, preds_S, preds_T, gt_labels):
         """Compute the loss.
 
@@ -153,12 +154,14 @@ class RefilledTupleLoss(nn.Module):
             gt_labels (Tensor): ``(B,)`` integer labels of the student task.
 
         Returns:
-            Tensor: Scalar loss, float32.
+            Tensor: Scalar loss, float32 (float64 for float64 inputs).
         """
-        # Distances come from Gram matrices: fp16/bf16 products would ruin
-        # the cancellation in |a|^2 + |b|^2 - 2 <a, b> (and the mining).
-        with torch.autocast(preds_S.device.type, enabled=False):
-            return self._forward(preds_S, preds_T, gt_labels)
+        found = self.levels(preds_S, preds_T, gt_labels)
+        if found is None:
+            return preds_S.sum() * 0.0
+        logits_s, logits_t, valid = found
+        kl = kl_divergence(logits_t, logits_s, valid)
+        return self.loss_weight * kl.mean()
 
     def levels(self, preds_S, preds_T, gt_labels):
         """The relations stage 1 matches: the comparison levels of the
@@ -175,6 +178,7 @@ class RefilledTupleLoss(nn.Module):
             return None
         return found['logits_s'], found['logits_t'], found['tuples'][2]
 
+    @full_precision
     def relations(self, preds_S, preds_T, gt_labels):
         """Everything :meth:`levels` is made of, for the loss and the
         visualiser: the distances between the L2-normalised embeddings,
@@ -186,26 +190,27 @@ class RefilledTupleLoss(nn.Module):
             or None; ``logits_s = -dist_s[a, columns] / tau`` and
             ``logits_t`` likewise ``(P, 1 + K)``, or None. float32.
         """
-        with torch.autocast(preds_S.device.type, enabled=False):
-            feat_s = self._embed(preds_S, 'preds_S')
-            feat_t = self._embed(preds_T, 'preds_T').detach()
-            labels = self._labels(gt_labels, len(feat_s))
-            if len(feat_t) != len(feat_s):
-                raise ValueError(
-                    f'RefilledTupleLoss: preds_S has {len(feat_s)} samples '
-                    f'but preds_T has {len(feat_t)}.')
-            dist_s = pairwise_distances(feat_s)
-            with torch.no_grad():
-                dist_t = pairwise_distances(feat_t)
-                found = self.tuples(dist_s.detach(), labels)
-            out = dict(dist_s=dist_s, dist_t=dist_t, tuples=found,
-                       logits_s=None, logits_t=None)
-            if found is None:
-                return out
-            anchors, columns, _ = found
-            rows = anchors[:, None]
-            out['logits_s'] = -dist_s[rows, columns] / self.tau
-            out['logits_t'] = -dist_t[rows, columns] / self.tau
+        # Distances come from Gram matrices: fp16/bf16 products would ruin
+        # the cancellation in |a|^2 + |b|^2 - 2 <a, b> (and the mining).
+        feat_s = self._embed(preds_S, 'preds_S')
+        feat_t = self._embed(preds_T, 'preds_T').detach()
+        labels = self._labels(gt_labels, len(feat_s))
+        if len(feat_t) != len(feat_s):
+            raise ValueError(
+                f'RefilledTupleLoss: preds_S has {len(feat_s)} samples '
+                f'but preds_T has {len(feat_t)}.')
+        dist_s = pairwise_distances(feat_s)
+        with torch.no_grad():
+            dist_t = pairwise_distances(feat_t)
+            found = self.tuples(dist_s.detach(), labels)
+        out = dict(dist_s=dist_s, dist_t=dist_t, tuples=found,
+                   logits_s=None, logits_t=None)
+        if found is None:
+            return out
+        anchors, columns, _ = found
+        rows = anchors[:, None]
+        out['logits_s'] = -dist_s[rows, columns] / self.tau
+        out['logits_t'] = -dist_t[rows, columns] / self.tau
         return out
 
     @torch.no_grad()
@@ -225,14 +230,6 @@ class RefilledTupleLoss(nn.Module):
         return dict(order=same[neg].float().mean(),
                     kl=kl_divergence(logits_t, logits_s, valid).mean())
 
-    def _forward(self, preds_S, preds_T, gt_labels):
-        found = self.levels(preds_S, preds_T, gt_labels)
-        if found is None:
-            return preds_S.sum().float() * 0.0
-        logits_s, logits_t, valid = found
-        kl = kl_divergence(logits_t, logits_s, valid)
-        return self.loss_weight * kl.mean()
-
     def _embed(self, feats, name):
         if feats.dim() == 4 and feats.shape[2:] == (1, 1):
             feats = feats.flatten(1)
@@ -241,7 +238,7 @@ class RefilledTupleLoss(nn.Module):
                 f'RefilledTupleLoss: {name} must be pooled features of shape '
                 f'(B, D) or (B, D, 1, 1), got {tuple(feats.shape)}. Record '
                 'the output of the neck (global average pooling).')
-        return F.normalize(feats.float(), dim=1, eps=self.eps)
+        return F.normalize(feats, dim=1, eps=self.eps)
 
     @staticmethod
     def _labels(gt_labels, batch):

@@ -13,10 +13,9 @@ blocks live here, once:
   :func:`kl_divergence` -- similarity distributions and their divergences,
   with an optional mask of valid entries (RRD, REFILLED).
 
-All functions compute in float32 whatever the input dtype, with autocast
-disabled inside, so that under AMP a loss is never evaluated in fp16/bf16
-(autocast would run the matrix products in half precision even on fp32
-inputs, and the sharp softmaxes and Gram-form cancellations need fp32).
+The precision policy of every relational loss is here too, once:
+:func:`full_precision`, which these functions and the losses' entry points
+(``forward``, ``agreement`` and the relations they expose) share.
 """
 import functools
 
@@ -24,23 +23,51 @@ import torch
 import torch.nn.functional as F
 
 
-def _fp32(x):
-    return x.float() if x.dtype != torch.float64 else x
+def compute_dtype(*tensors):
+    """The dtype a relation is computed in: float32, or float64 when a
+    floating-point input is float64; never half precision."""
+    dtype = torch.float32
+    for x in tensors:
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            dtype = torch.promote_types(dtype, x.dtype)
+    return dtype
 
 
-def fp32_relation(fn):
-    """Run ``fn`` with autocast disabled on the device of its first tensor
-    argument (inputs are cast to fp32 inside each function)."""
+def full_precision(fn):
+    """The relational losses' one precision policy: run ``fn`` with autocast
+    disabled (on the device of its first tensor argument) and its
+    floating-point tensor arguments cast to their :func:`compute_dtype`.
+
+    Under AMP a relation is then never evaluated in fp16/bf16: autocast
+    would run the matrix products in half precision even on fp32 inputs,
+    and the sharp softmaxes and the Gram-form cancellations need fp32.
+    float64 inputs (the tests' references) stay float64, and a float32
+    buffer (RRD's memory, REFILLED's centers) meets them in float64. Integer
+    tensors (labels, indices) and masks pass unchanged; on fp32 inputs the
+    casts are no-ops, so fp32 numerics are those of ``fn`` itself.
+    """
 
     @functools.wraps(fn)
-    def wrapper(x, *args, **kwargs):
-        with torch.autocast(x.device.type, enabled=False):
-            return fn(x, *args, **kwargs)
+    def wrapper(*args, **kwargs):
+        tensors = [x for x in (*args, *kwargs.values())
+                   if isinstance(x, torch.Tensor)]
+        if not tensors:
+            return fn(*args, **kwargs)
+        dtype = compute_dtype(*tensors)
+
+        def cast(x):
+            if isinstance(x, torch.Tensor) and x.is_floating_point():
+                return x.to(dtype)
+            return x
+
+        with torch.autocast(tensors[0].device.type, enabled=False):
+            return fn(*map(cast, args),
+                      **{k: cast(v) for k, v in kwargs.items()})
 
     return wrapper
 
 
-@fp32_relation
+@full_precision
 def pairwise_distances(x, y=None, squared=False, eps=1e-12):
     """Euclidean distances between the rows of ``x`` and the rows of ``y``.
 
@@ -56,11 +83,11 @@ def pairwise_distances(x, y=None, squared=False, eps=1e-12):
             its gradient stays finite for identical rows.
 
     Returns:
-        Tensor: ``(N, M)`` distances, float32.
+        Tensor: ``(N, M)`` distances, in :func:`compute_dtype`.
     """
-    x = _fp32(x)
     same = y is None
-    y = x if same else _fp32(y)
+    if same:
+        y = x
     sq = (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1).unsqueeze(0) -
           2.0 * x @ y.t()).clamp_min(0)
     if same:
@@ -73,7 +100,7 @@ def pairwise_distances(x, y=None, squared=False, eps=1e-12):
     return dist
 
 
-@fp32_relation
+@full_precision
 def edge_discrepancy(vs, vt, eps=1e-8):
     """Per-edge discrepancy of two graphs over the same ``N`` vertices.
 
@@ -92,7 +119,7 @@ def edge_discrepancy(vs, vt, eps=1e-8):
     so that ``0 <= d_ab <= 4`` even where the Gram form's round-off exceeds
     a nearly-zero edge's length.
 
-    Each graph's vertices are centred first: differences do not change,
+    Each graph's vertices are centered first: differences do not change,
     and the Gram form no longer loses precision to a large component that
     all vertices share (e.g. a common logit offset).
 
@@ -102,10 +129,9 @@ def edge_discrepancy(vs, vt, eps=1e-8):
         eps (float): Lower bound of an edge's length.
 
     Returns:
-        Tensor: ``(N, N)`` symmetric matrix of ``d_ab``, zero diagonal,
-        float32.
+        Tensor: ``(N, N)`` symmetric matrix of ``d_ab``, zero diagonal, in
+        :func:`compute_dtype`.
     """
-    vs, vt = _fp32(vs), _fp32(vt)
     vs = vs - vs.mean(0, keepdim=True)
     vt = vt - vt.mean(0, keepdim=True)
     gss, gtt, gst = vs @ vs.t(), vt @ vt.t(), vs @ vt.t()
@@ -128,7 +154,7 @@ def edge_discrepancy(vs, vt, eps=1e-8):
     return (sq_s + sq_t - 2 * cross).clamp_min(0)
 
 
-@fp32_relation
+@full_precision
 def similarity_logits(query, keys, tau):
     """``query keys^T / tau``: the logits of a similarity distribution.
 
@@ -138,13 +164,12 @@ def similarity_logits(query, keys, tau):
         tau (float): Temperature.
 
     Returns:
-        Tensor: ``(N, K)``, float32.
+        Tensor: ``(N, K)``, in :func:`compute_dtype`.
     """
-    return _fp32(query) @ _fp32(keys).t() / tau
+    return query @ keys.t() / tau
 
 
 def _masked(logits, mask):
-    logits = _fp32(logits)
     if mask is None:
         return logits
     return logits.masked_fill(~mask, float('-inf'))
@@ -157,7 +182,7 @@ def _log_softmax(logits, mask):
     return log_p if mask is None else log_p.masked_fill(~mask, 0.)
 
 
-@fp32_relation
+@full_precision
 def soft_cross_entropy(target_logits, pred_logits, mask=None):
     """Row-wise ``-sum_k p_k log q_k`` with ``p = softmax(target_logits)``,
     ``q = softmax(pred_logits)``, over the entries where ``mask`` is True.
@@ -169,19 +194,19 @@ def soft_cross_entropy(target_logits, pred_logits, mask=None):
             needs at least one.
 
     Returns:
-        Tensor: ``(N,)`` float32.
+        Tensor: ``(N,)``, in :func:`compute_dtype`.
     """
     p = F.softmax(_masked(target_logits, mask), dim=1)
     return -(p * _log_softmax(pred_logits, mask)).sum(1)
 
 
-@fp32_relation
+@full_precision
 def kl_divergence(target_logits, pred_logits, mask=None):
     """Row-wise ``KL(p || q) = sum_k p_k (log p_k - log q_k)``, arguments as
     in :func:`soft_cross_entropy`.
 
     Returns:
-        Tensor: ``(N,)`` float32.
+        Tensor: ``(N,)``, in :func:`compute_dtype`.
     """
     p = F.softmax(_masked(target_logits, mask), dim=1)
     log_p = _log_softmax(target_logits, mask)

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from mmengine import dist
 from mmrazor.registry import MODELS
 
-from .relation import kl_divergence, similarity_logits, soft_cross_entropy
+from .relation import (full_precision, kl_divergence, similarity_logits,
+                       soft_cross_entropy)
 
 #: The two published versions of RRD. ``'2024'`` is the code of July to
 #: November 2024 that produced the paper's tables; ``'2025'`` the code from
@@ -140,6 +141,7 @@ class RRDLoss(nn.Module):
                 f'RRDLoss: preds_S {tuple(preds_S.shape)} and preds_T '
                 f'{tuple(preds_T.shape)} differ in batch size.')
 
+    @full_precision
     def similarities(self, preds_S, preds_T):
         """The relations RRD matches: the student's and the teacher's
         similarity logits against the memory as it is now (the memory is
@@ -150,13 +152,14 @@ class RRDLoss(nn.Module):
             z_t Q^T / tau_t``, each ``(B, queue_size)``, float32.
         """
         # A snapshot, because the matmul keeps it for the backward pass and
-        # the memory is written in place before that pass may run.
-        memory = self.queue.to(
-            torch.promote_types(preds_S.dtype, self.queue.dtype), copy=True)
+        # the memory is written in place before that pass may run (its
+        # dtype is full_precision's business).
+        memory = self.queue.clone()
         return (similarity_logits(preds_S, memory, self.tau_s),
                 similarity_logits(preds_T.detach(), memory, self.tau_t))
 
     @torch.no_grad()
+    @full_precision
     def agreement(self, preds_S, preds_T):
         """What the loss drives down, for diagnostics: the mean
         ``KL(p_t || p_s)`` of the similarity distributions over the memory
@@ -166,6 +169,7 @@ class RRDLoss(nn.Module):
         logits_s, logits_t = self.similarities(preds_S, preds_T)
         return dict(kl=kl_divergence(logits_t, logits_s).mean())
 
+    @full_precision
     def forward(self, preds_S, preds_T):
         """Compute the loss, and write ``preds_T`` into the memory.
 

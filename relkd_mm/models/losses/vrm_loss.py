@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
-from .relation import edge_discrepancy
+from .relation import edge_discrepancy, full_precision
 
 
 def _entropy(logits, dim):
@@ -183,6 +183,7 @@ class VRMLoss(nn.Module):
             return values.mean()
         return torch.where(pruned, values.detach(), values).mean()
 
+    @full_precision
     def edges(self, preds_S, preds_T, is_pairs=None):
         """The two graphs' per-edge discrepancies: the relations the loss
         matches, computed once here for the loss, the visualiser, the
@@ -204,39 +205,36 @@ class VRMLoss(nn.Module):
             (else None). float32, or float64 for float64 inputs.
         """
         is_pairs = is_pairs or self.is_pairs
-        # Gram-form cancellation and z-scoring need fp32 even under AMP.
-        with torch.autocast(preds_S.device.type, enabled=False):
-            dtype = torch.float64 if preds_S.dtype == torch.float64 \
-                else torch.float32
-            logits_s = preds_S.to(dtype)
-            logits_t = preds_T.detach().to(dtype)
-            vs = self.standardise(logits_s)
-            vt = self.standardise(logits_t)
-            rows, num_classes = vs.shape
-            device = vs.device
-            if is_pairs == 'all':
-                ia, ib = torch.triu_indices(rows, rows, 1, device=device)
-            else:
-                batch = rows // 2
-                grid = torch.arange(batch, device=device)
-                ia = grid.repeat_interleave(batch)
-                ib = grid.repeat(batch) + batch
-            ka, kb = torch.triu_indices(
-                num_classes, num_classes, 1, device=device)
-            out = dict(
-                is_disc=edge_discrepancy(vs, vt, self.eps),
-                ic_disc=edge_discrepancy(vs.t(), vt.t(), self.eps),
-                is_edges=(ia, ib), ic_edges=(ka, kb), is_score=None,
-                ic_score=None)
-            if self.prune == 'entropy':
-                with torch.no_grad():
-                    ent_rows = _entropy(logits_s, dim=1)
-                    ent_cols = _entropy(logits_s, dim=0)
-                out['is_score'] = ent_rows[ia] + ent_rows[ib]
-                out['ic_score'] = ent_cols[ka] + ent_cols[kb]
+        # Gram-form cancellation and z-scoring need fp32 even under AMP
+        # (full_precision).
+        vs = self.standardise(preds_S)
+        vt = self.standardise(preds_T.detach())
+        rows, num_classes = vs.shape
+        device = vs.device
+        if is_pairs == 'all':
+            ia, ib = torch.triu_indices(rows, rows, 1, device=device)
+        else:
+            batch = rows // 2
+            grid = torch.arange(batch, device=device)
+            ia = grid.repeat_interleave(batch)
+            ib = grid.repeat(batch) + batch
+        ka, kb = torch.triu_indices(
+            num_classes, num_classes, 1, device=device)
+        out = dict(
+            is_disc=edge_discrepancy(vs, vt, self.eps),
+            ic_disc=edge_discrepancy(vs.t(), vt.t(), self.eps),
+            is_edges=(ia, ib), ic_edges=(ka, kb), is_score=None,
+            ic_score=None)
+        if self.prune == 'entropy':
+            with torch.no_grad():
+                ent_rows = _entropy(preds_S, dim=1)
+                ent_cols = _entropy(preds_S, dim=0)
+            out['is_score'] = ent_rows[ia] + ent_rows[ib]
+            out['ic_score'] = ent_cols[ka] + ent_cols[kb]
         return out
 
     @torch.no_grad()
+    @full_precision
     def agreement(self, preds_S, preds_T):
         """What the loss drives down, for diagnostics: the mean edge
         discrepancy of each graph over all its edges (no pruning; every
@@ -247,6 +245,7 @@ class VRMLoss(nn.Module):
         return dict(is_discrepancy=edges['is_disc'][ia, ib].mean(),
                     ic_discrepancy=edges['ic_disc'][ka, kb].mean())
 
+    @full_precision
     def forward(self, preds_S, preds_T):
         """Compute the loss.
 
@@ -259,10 +258,9 @@ class VRMLoss(nn.Module):
         """
         self._check(preds_S, preds_T)
         edges = self.edges(preds_S, preds_T)
-        with torch.autocast(preds_S.device.type, enabled=False):
-            loss_is = self._graph_term(edges['is_disc'], *edges['is_edges'],
-                                       edges['is_score'])
-            loss_ic = self._graph_term(edges['ic_disc'], *edges['ic_edges'],
-                                       edges['ic_score'])
-            loss = self.is_weight * loss_is + self.ic_weight * loss_ic
+        loss_is = self._graph_term(edges['is_disc'], *edges['is_edges'],
+                                   edges['is_score'])
+        loss_ic = self._graph_term(edges['ic_disc'], *edges['ic_edges'],
+                                   edges['ic_score'])
+        loss = self.is_weight * loss_is + self.ic_weight * loss_ic
         return self.loss_weight * loss

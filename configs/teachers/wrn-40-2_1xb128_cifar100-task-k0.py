@@ -3,7 +3,7 @@
 # Official pre-training: SGD nesterov lr 0.1, wd 5e-4, batch 128, 200
 # epochs, x0.2 at epochs 100, 140, 180. Then convert its last checkpoint to
 # the teacher_ckpt of the cross-task configs, e.g.
-#   cp work_dirs/wrn-40-2_tpami-task-k0_1xb128_cifar100/epoch_200.pth \
+#   cp work_dirs/wrn-40-2_1xb128_cifar100-task-k0/epoch_200.pth \
 #      checkpoints/cifar100/wrn_40_2_tpami-task-k0.pth
 _base_ = [
     '../_base_/datasets/cifar100_bs64.py',
