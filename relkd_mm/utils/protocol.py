@@ -105,6 +105,11 @@ ABLATION_ARMS = [
     Arm('VRM: + virtual views',
         ('vrm-ablation-is-ic-virtual_wrn-16-2_resnet8_1xb64_fmnist-lowdata'
          '.py', ), None, 'main', 'ablation', 'no pruning'),
+    Arm('REFILLED+KD',
+        ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
+         'refilled-kd-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py'),
+        (0.25, 0.75), 'main', 'ablation',
+        'REFILLED, stage 2 + KLDivergence'),
 ]
 #: The ablation tables: rows in order, each compared with the row before.
 ABLATIONS = {
@@ -113,6 +118,7 @@ ABLATIONS = {
         'VRM: + inter-class graph', 'VRM: + virtual views', 'VRM'),
     'RRD alone and with KD': ('KD', 'RRD', 'RRD+KD'),
     'VRM alone and with KD': ('KD', 'VRM', 'VRM+KD'),
+    'REFILLED alone and with KD': ('KD', 'REFILLED', 'REFILLED+KD'),
 }
 #: The reference rows of each table (paired differences against them).
 BASELINES = {'main': ('student alone', 'KD'),
