@@ -106,6 +106,11 @@ ABLATION_ARMS = [
     Arm('VRM: + pruning',
         ('vrm-ablation-pruning_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
         None, 'main', 'ablation', 'the preset + 10% of edges pruned'),
+    Arm('REFILLED+KD',
+        ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
+         'refilled-kd-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py'),
+        (0.25, 0.75), 'main', 'ablation',
+        'REFILLED, stage 2 + KLDivergence'),
 ]
 #: The ablation tables: rows in order, each compared with the row before.
 #: The VRM preset has the virtual views and no pruning (chosen on the
@@ -116,6 +121,7 @@ ABLATIONS = {
         'VRM: + inter-class graph', 'VRM', 'VRM: + pruning'),
     'RRD alone and with KD': ('KD', 'RRD', 'RRD+KD'),
     'VRM alone and with KD': ('KD', 'VRM', 'VRM+KD'),
+    'REFILLED alone and with KD': ('KD', 'REFILLED', 'REFILLED+KD'),
 }
 #: The reference rows of each table (paired differences against them).
 BASELINES = {'main': ('student alone', 'KD'),
