@@ -6,9 +6,15 @@ times the CE's in training on Fashion-MNIST (DistillDiagnosticsHook), and
 the cross-task student fell to 53-66% against 93% alone: it copied an
 induced classifier that is itself only 61% right on classes the teacher
 never saw. This test shows that mechanism on tiny data, at the start of
-stage 2 (a fresh classifier: tiny logits), where it is decided: the
-fmnist-lowdata presets' KL pulls at most as hard as the CE, the 2021
-settings more than 10 times as hard.
+stage 2 (a fresh classifier: tiny logits), where it is decided: the 2021
+settings pull more than 10 times as hard as the CE. How hard a preset may
+pull depends on what the induced classifier is worth. Across label spaces
+(61% right) the fmnist-lowdata preset pulls at most as hard as the CE. On
+the ten classes (the induced classifier 91% right) the weight chosen on the
+validation split (10, docs/tuning.md round 3) pulls harder than the CE, as
+KD does, but less than a third as hard as the 2021 settings (in training:
+6.3x the CE's gradient at the pooled features, falling to 3.0x, against
+13-18x).
 
 Why the bounds hold: per sample, the KL's gradient at the logits is
 ``w (p_S - p_T) / t`` (``t`` the student's temperature) and the CE's is
@@ -18,7 +24,6 @@ K = 5 classes, ``|p_S - y| ~ sqrt(1 - 1/K) = 0.89``: the ratio is at most
 """
 import os.path as osp
 
-import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
@@ -51,16 +56,25 @@ def grad_ratio(num_classes, **settings):
     return float(kl_grad.norm() / ce_grad.norm())
 
 
-@pytest.mark.parametrize('preset', PRESETS)
-def test_presets_do_not_drown_the_cross_entropy(preset):
+def preset_ratio(preset):
     cfg = Config.fromfile(osp.join(CFG_DIR, preset))
     settings = dict(cfg.model.distiller.distill_losses.loss_refilled)
     num_classes = settings.pop('num_classes')
     settings.pop('feat_dim')
     settings.pop('type')
     ratio = grad_ratio(num_classes, **settings)
-    assert 0 < ratio <= 1.0, (preset, ratio)
-    assert ratio <= 1.6 * settings['loss_weight']
+    assert 0 < ratio <= 1.6 * settings['loss_weight'], (preset, ratio)
+    return ratio, num_classes
+
+
+def test_cross_task_preset_does_not_drown_the_cross_entropy():
+    ratio, _ = preset_ratio(PRESETS[1])
+    assert ratio <= 1.0, ratio
+
+
+def test_ten_class_preset_pulls_far_less_than_the_2021_settings():
+    ratio, num_classes = preset_ratio(PRESETS[0])
+    assert ratio < grad_ratio(num_classes, **SETTINGS_2021) / 3, ratio
 
 
 def test_2021_settings_drown_it():
