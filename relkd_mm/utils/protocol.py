@@ -68,8 +68,13 @@ TEACHERS = {
 ARMS = [
     Arm('student alone', ('student_resnet8_1xb64_fmnist-lowdata.py', ),
         None, None, 'main', 'baseline: CE only'),
+    Arm('student@2B', ('student-2b_resnet8_1xb64_fmnist-lowdata.py', ),
+        None, None, 'main', 'control: CE on the real and virtual views'),
     Arm('KD', ('kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
         'main', 'main', 'baseline: MMRazor KLDivergence'),
+    Arm('KD@2B', ('kd-2b_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
+        'main', 'main', 'control: KLDivergence on VRM\'s real and virtual '
+        'views, VRM\'s warm-up'),
     Arm('RRD', ('rrd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
         'main', 'main', 'relkd_mm RRDLoss'),
     Arm('RRD+KD', ('rrd-kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
@@ -92,6 +97,10 @@ ARMS = [
         (0.25, 0.75), 'classes0-4', 'cross',
         'teacher of classes 0-4, student of 5-9'),
 ]
+#: The controls of VRM's virtual view (docs/results.md): the rows that see
+#: the same two views as VRM, without its relations. The quick start leaves
+#: them out (its one-seed table is a demonstration).
+CONTROLS = ('student@2B', 'KD@2B')
 #: What each part of a method adds (``--ablations``): the paper's VRM
 #: ablation order (rows 1-2 the preset minus what the later rows add, then
 #: the preset, then the preset plus the paper's pruning), and MMRazor's KD
@@ -124,8 +133,98 @@ ABLATIONS = {
     'REFILLED alone and with KD': ('KD', 'REFILLED', 'REFILLED+KD'),
 }
 #: The reference rows of each table (paired differences against them).
-BASELINES = {'main': ('student alone', 'KD'),
+BASELINES = {'main': ('student alone', 'KD', 'KD@2B'),
              'cross': ('student alone (classes 5-9)', )}
+
+
+#: A network of a pair: its backbone (replacing the configs' own) and the
+#: width of its pooled feature (the head's input, RRD's and REFILLED's
+#: embedding).
+Net = namedtuple('Net', ['name', 'backbone', 'feat_dim'])
+#: A teacher -> student pair: ``teacher``/``student`` replace the configs'
+#: wrn_16_2 and resnet8 (None keeps them); ``optimizer`` replaces the
+#: students' SGD where the student's family trains with another (the
+#: teacher's recipe is its config's). Every row of a pair trains the same
+#: student with the same optimizer and schedule; the presets of the methods
+#: are the main pair's, unchanged (they travel: docs/results.md).
+Pair = namedtuple('Pair', ['name', 'teacher', 'student', 'optimizer',
+                           'note'])
+
+PAIRS = {
+    'wrn16-2_resnet8': Pair(
+        'wrn_16_2 -> resnet8', None, None, None,
+        'the main pair (RepDistiller networks), where presets are chosen'),
+    'wrn16-2_mobilenetv2': Pair(
+        'wrn_16_2 -> MobileNetV2', None,
+        Net('MobileNetV2 (RepDistiller mobile_half)',
+            dict(type='RepDistillerMobileNetV2', arch='mobile_half',
+                 in_channels=1), 1280), None,
+        'heterogeneous: a wide ResNet teacher, an inverted-residual '
+        'student'),
+    'resnet18_mobileone': Pair(
+        'MMPretrain ResNet-18 -> MobileOne', Net(
+            'mmpretrain ResNet_CIFAR-18 (width 16)',
+            dict(type='mmpretrain.ResNet_CIFAR', depth=18, in_channels=1,
+                 stem_channels=16, base_channels=16), 128),
+        Net('mmpretrain MobileOne (s0 layout, half width, one branch)',
+            dict(type='mmpretrain.MobileOne', in_channels=1, arch=dict(
+                num_blocks=[2, 8, 10, 1],
+                width_factor=[0.375, 0.5, 0.5, 1.0],
+                num_conv_branches=[1, 1, 1, 1],
+                num_se_blocks=[0, 0, 0, 0])), 512), None,
+        "MMPretrain's own backbones, sized by their config arguments for "
+        '28 x 28 grey images on CPU'),
+    'wrn16-2_vit': Pair(
+        'wrn_16_2 -> ViT', None,
+        Net('mmpretrain VisionTransformer (96-d, 6 layers, 3 heads, '
+            'patch 4)',
+            dict(type='mmpretrain.VisionTransformer', arch=dict(
+                embed_dims=96, num_layers=6, num_heads=3,
+                feedforward_channels=384), img_size=28, patch_size=4,
+                 in_channels=1, out_type='featmap', with_cls_token=False,
+                 drop_path_rate=0.1), 96),
+        dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+        "a CNN teacher and a DeiT-style ViT student (VRM's headline "
+        'case), the patch tokens average-pooled'),
+}
+MAIN_PAIR = 'wrn16-2_resnet8'
+
+
+def apply_pair(cfg, pair, is_teacher):
+    """Put ``pair``'s networks into a loaded protocol config: the backbone
+    and the head's input width of the classifier (a config trained alone)
+    or of the distiller's student and teacher, the widths of the
+    connectors and losses that take a pooled feature, and the students'
+    optimizer."""
+    model = cfg.model
+    if 'architecture' in model:
+        nets = [(model['architecture'], pair.student),
+                (model['teacher'], pair.teacher)]
+    else:
+        nets = [(model, pair.teacher if is_teacher else pair.student)]
+    for classifier, net in nets:
+        if net is not None:
+            classifier['backbone'] = dict(net.backbone)
+            classifier['head']['in_channels'] = net.feat_dim
+    distiller = model.get('distiller', {})
+    dims = {True: (pair.student or _STUDENT).feat_dim,
+            False: (pair.teacher or _TEACHER).feat_dim}
+    for mapping in distiller.get('loss_forward_mappings', {}).values():
+        for source in mapping.values():
+            name = source.get('connector')
+            connector = distiller.get('connectors', {}).get(name)
+            if connector is not None and 'dim_in' in connector:
+                connector['dim_in'] = dims[bool(source['from_student'])]
+    for loss in distiller.get('distill_losses', {}).values():
+        if 'feat_dim' in loss:  # REFILLED's teacher centers
+            loss['feat_dim'] = dims[False]
+    if pair.optimizer is not None and not is_teacher:
+        cfg.optim_wrapper['optimizer'] = dict(pair.optimizer)
+
+
+#: The configs' own networks (what a pair's None keeps).
+_TEACHER = Net('wrn_16_2', None, 128)
+_STUDENT = Net('resnet8', None, 64)
 
 
 def arms_named(names):
@@ -162,6 +261,15 @@ def export_weights(checkpoint, path, **meta):
     save_checkpoint_file(dict(state_dict=state['state_dict'],
                               meta=dict(meta)), path)
     return sha256(path)
+
+
+def size_epochs(train_size):
+    """The students' epochs at ``train_size`` images, by the rule fixed
+    before the data-size curve was run: the iterations of the protocol's
+    budget (:data:`EPOCHS` epochs of :data:`TRAIN_SIZE` images), so that a
+    smaller subset is seen more often and a larger one less, at the same
+    cost and with the same warm-up in iterations."""
+    return max(1, round(EPOCHS * TRAIN_SIZE / train_size))
 
 
 def stage_epochs(arm, epochs):
@@ -251,12 +359,14 @@ class Protocol:
             :data:`VAL_SIZE`, smaller only for smoke tests on tiny data.
         stage_split (list[float], optional): Shares of the student epochs
             of each stage, for every staged arm (tuning).
+        pair (str): Key of :data:`PAIRS`: the teacher and student networks
+            (default the configs' own, :data:`MAIN_PAIR`).
     """
 
     def __init__(self, work_dir, data_root, train_size=TRAIN_SIZE,
                  epochs=EPOCHS, seeds=SEEDS, arms=None, test=True,
                  options=None, log=print, val_size=VAL_SIZE,
-                 stage_split=None):
+                 stage_split=None, pair=MAIN_PAIR):
         self.work_dir, self.data_root = work_dir, data_root
         self.train_size, self.epochs = train_size, epochs
         self.seeds, self.test = list(seeds), test
@@ -267,7 +377,16 @@ class Protocol:
         self.options = dict(options or {})
         self.log = log
         self.val_size = val_size
-        self.prepare = protocol_cfg_hook(train_size, data_root, val_size)
+        if pair not in PAIRS:
+            raise ValueError(f'pair {pair!r} is not one of {list(PAIRS)}.')
+        self.pair = PAIRS[pair]
+        split = protocol_cfg_hook(train_size, data_root, val_size)
+
+        def prepare(cfg, is_teacher):
+            split(cfg, is_teacher)
+            apply_pair(cfg, self.pair, is_teacher)
+
+        self.prepare = prepare
         #: A :class:`~relkd_mm.utils.console.RunProgress` while runs train
         #: (a bar per run, a quiet console), or None.
         self.bar = None
@@ -282,6 +401,9 @@ class Protocol:
         if (self.val_size, self.data_root) != (VAL_SIZE, DEBIAN_FASHION_MNIST):
             tag += '-' + hashlib.sha1(json.dumps(
                 [self.val_size, self.data_root]).encode()).hexdigest()[:6]
+        if self.pair.teacher is not None:
+            tag += '-' + hashlib.sha1(json.dumps(
+                self.pair.teacher, sort_keys=True).encode()).hexdigest()[:6]
         work_dir = osp.join(self.work_dir, 'teachers', f'{key}-{tag}')
         record = osp.join(work_dir, 'teacher.json')
         if osp.isfile(record):
@@ -500,11 +622,17 @@ class Protocol:
             'images (never trained on), accuracy of the last epoch; test: '
             'the t10k images, evaluated once per final configuration. '
             'Paired differences over the same seeds, 95% t interval; '
-            "'(noise)': the interval contains 0.", '']
+            "'(noise)': the interval contains 0.", '',
+            f'Pair: {self.pair.name} ({self.pair.note}); teacher '
+            f'{(self.pair.teacher or _TEACHER).name}, student '
+            f'{(self.pair.student or _STUDENT).name}' +
+            (f', student optimizer {self.pair.optimizer}'
+             if self.pair.optimizer else '') + '.', '']
         for key, info in sorted(teachers.items()):
             if info is None:
                 continue
-            lines.append(f'Teacher {key} ({info["config"]}): val '
+            lines.append(f'Teacher {key} ({info["config"]}, '
+                         f'{(self.pair.teacher or _TEACHER).name}): val '
                          f'{info["val_top1"]:.2f}, test '
                          f'{info["test_top1"]:.2f}, sha256 '
                          f'{info["sha256"][:16]}.')

@@ -1,0 +1,1 @@
+from .multi_view_classifier import MultiViewImageClassifier  # noqa: F401
