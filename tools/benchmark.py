@@ -117,6 +117,11 @@ def parse_args(argv=None):
         'main pair, where presets are chosen; the others use them '
         'unchanged)')
     parser.add_argument(
+        '--shift', type=int, default=None, metavar='K',
+        help='protocol only: the cross-task students learn classes K..K+4 '
+        '(the teacher knows 0-4: 5-K classes overlap; 0 is ordinary KD, '
+        'with a KD row); default 5, disjoint')
+    parser.add_argument(
         '--val-size', type=int, default=None,
         help='protocol only: held-out validation images (the protocol\'s '
         'is 10000; smaller only for smoke tests on tiny data)')
@@ -446,7 +451,7 @@ def run_protocol(args):
         test=not args.no_test, options=args.cfg_options,
         log=lambda msg: print_log(msg, logger=logger),
         val_size=args.val_size or protocol.VAL_SIZE,
-        stage_split=args.stage_split, pair=args.pair)
+        stage_split=args.stage_split, pair=args.pair, shift=args.shift)
     with RunProgress() as runner.bar:
         teachers, results = runner.run(report_only=args.report_only)
     runner.bar = None
@@ -466,7 +471,8 @@ def run_protocol(args):
     key = hashlib.sha1(json.dumps(
         [[a.name for a in arms], args.seeds, args.cfg_options,
          runner.train_size, runner.epochs, args.stage_split] +
-        ([args.pair] if args.pair != protocol.MAIN_PAIR else []),
+        ([args.pair] if args.pair != protocol.MAIN_PAIR else []) +
+        ([f'shift{args.shift}'] if args.shift is not None else []),
         sort_keys=True,
         default=str).encode()).hexdigest()[:8]
     path = osp.join(root, f'{name}-{key}.md')

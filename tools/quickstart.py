@@ -129,10 +129,10 @@ def main(argv=None):
           f'training images, first {args.test_size} test images, '
           f'{args.epochs} student epochs, seed {args.seed}, CPU '
           f'({os.cpu_count()} cores).', flush=True)
-    arms = [a for a in protocol.ARMS if a.task == 'main' and
-            a.name not in protocol.CONTROLS and (
-        not args.only or not a.teacher or any(
-            o.lower() in a.name.lower() for o in args.only))]
+    arms = [a for a in protocol.ARMS
+            if a.task == 'main' and a.name not in protocol.CONTROLS and (
+                not args.only or not a.teacher or any(
+                    o.lower() in a.name.lower() for o in args.only))]
     results = []
     # Each run's log file keeps every message; the console shows a bar per
     # run and what is worth reading.

@@ -91,12 +91,22 @@ ARMS = [
     Arm('student alone (classes 5-9)',
         ('student_resnet8_1xb64_fmnist-lowdata-classes5-9.py', ), None,
         None, 'cross', 'baseline: CE only'),
+    # Ordinary KD where the label spaces coincide: only at shift 0 (the
+    # protocol drops it elsewhere, SAME_LABELS_ONLY).
+    Arm('KD (classes 5-9)',
+        ('kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py', ), None,
+        'classes0-4', 'cross', 'KLDivergence: the labels must coincide'),
     Arm('REFILLED (classes 5-9)',
         ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py',
          'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py'),
         (0.25, 0.75), 'classes0-4', 'cross',
         'teacher of classes 0-4, student of 5-9'),
 ]
+#: Rows that need the teacher's and the student's labels to be the same
+#: classes: run only at ``shift=0``.
+SAME_LABELS_ONLY = ('KD (classes 5-9)', )
+#: Classes of a cross-task student task (the teacher's are 0-4).
+TASK_CLASSES = 5
 #: The controls of VRM's virtual view (docs/results.md): the rows that see
 #: the same two views as VRM, without its relations. The quick start leaves
 #: them out (its one-seed table is a demonstration).
@@ -272,6 +282,33 @@ def size_epochs(train_size):
     return max(1, round(EPOCHS * TRAIN_SIZE / train_size))
 
 
+def shift_task(cfg, shift):
+    """Make a cross-task student config (its loaders wrap the data in a
+    ``ClassSubsetDataset``) learn classes ``shift .. shift + 4``, labels
+    0-4 in that order; other configs are left as they are. Returns whether
+    the config was a cross-task one."""
+    classes = list(range(shift, shift + TASK_CLASSES))
+    found = False
+    for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                   cfg.test_dataloader):
+        dataset = loader['dataset']
+        while 'dataset' in dataset:
+            if dataset.get('type') in ('ClassSubsetDataset',
+                                       'mmpretrain.ClassSubsetDataset'):
+                dataset['classes'] = classes
+                found = True
+            dataset = dataset['dataset']
+    return found
+
+
+def task_name(name, shift):
+    """A cross-task row's name with its task's classes."""
+    if shift is None:
+        return name
+    return name.replace('classes 5-9',
+                        f'classes {shift}-{shift + TASK_CLASSES - 1}')
+
+
 def stage_epochs(arm, epochs):
     """Epochs of each stage: the arm's shares of ``epochs``, at least 1
     each, summing to ``epochs``."""
@@ -359,6 +396,10 @@ class Protocol:
             :data:`VAL_SIZE`, smaller only for smoke tests on tiny data.
         stage_split (list[float], optional): Shares of the student epochs
             of each stage, for every staged arm (tuning).
+        shift (int, optional): The cross-task students' classes are
+            ``shift .. shift + 4`` instead of 5-9 (the TPAMI paper's shifted
+            tasks: the teacher knows 0-4, so ``5 - shift`` classes overlap;
+            0 is ordinary KD).
         pair (str): Key of :data:`PAIRS`: the teacher and student networks
             (default the configs' own, :data:`MAIN_PAIR`).
     """
@@ -366,11 +407,19 @@ class Protocol:
     def __init__(self, work_dir, data_root, train_size=TRAIN_SIZE,
                  epochs=EPOCHS, seeds=SEEDS, arms=None, test=True,
                  options=None, log=print, val_size=VAL_SIZE,
-                 stage_split=None, pair=MAIN_PAIR):
+                 stage_split=None, pair=MAIN_PAIR, shift=None):
         self.work_dir, self.data_root = work_dir, data_root
         self.train_size, self.epochs = train_size, epochs
         self.seeds, self.test = list(seeds), test
         self.arms = list(ARMS if arms is None else arms)
+        if shift is not None and not 0 <= shift <= 10 - TASK_CLASSES:
+            raise ValueError(f'shift={shift}: a task of {TASK_CLASSES} of '
+                             'the 10 classes starts at 0 to '
+                             f'{10 - TASK_CLASSES}.')
+        self.shift = shift
+        if (5 if shift is None else shift) != 0:
+            self.arms = [a for a in self.arms
+                         if a.name not in SAME_LABELS_ONLY]
         if stage_split is not None:
             self.arms = [a._replace(stage_epochs=tuple(stage_split))
                          if a.stage_epochs else a for a in self.arms]
@@ -385,6 +434,8 @@ class Protocol:
         def prepare(cfg, is_teacher):
             split(cfg, is_teacher)
             apply_pair(cfg, self.pair, is_teacher)
+            if shift is not None and not is_teacher:
+                shift_task(cfg, shift)
 
         self.prepare = prepare
         #: A :class:`~relkd_mm.utils.console.RunProgress` while runs train
@@ -544,7 +595,8 @@ class Protocol:
                 result, how = self.run_one(arm, seed, teachers)
                 results[arm.name][seed] = result
                 val, test = result.get('val_top1'), result.get('test_top1')
-                self.log(f'{arm.name} seed {seed}: {how}, val '
+                self.log(f'{task_name(arm.name, self.shift)} seed {seed}: '
+                         f'{how}, val '
                          f'{val:.2f}' + (f', test {test:.2f}' if test is
                                          not None else '') +
                          f' ({time.time() - start:.0f} s)')
@@ -567,7 +619,8 @@ class Protocol:
                     if r.get(key) is not None}
 
         headers = ['method', f'{split} top-1'] + \
-            [f'vs {b} [95% CI]' for b in baselines] + \
+            [f'vs {task_name(b, self.shift)} [95% CI]'
+             for b in baselines] + \
             ['seeds', 'epochs', 's/run']
         rows = []
         for arm in arms:
@@ -575,7 +628,8 @@ class Protocol:
             if not values:
                 continue
             stats = mean_std(values.values())
-            cells = [arm.name, f'{stats["mean"]:.2f} +- {stats["std"]:.2f}']
+            cells = [task_name(arm.name, self.shift),
+                     f'{stats["mean"]:.2f} +- {stats["std"]:.2f}']
             for base in baselines:
                 cells.append('-' if base == arm.name else format_difference(
                     paired_difference(values, per_seed(base))))
@@ -638,7 +692,8 @@ class Protocol:
                          f'{info["sha256"][:16]}.')
         for task, title in (('main', 'All ten classes'),
                             ('cross', 'Cross-task: teacher of classes 0-4, '
-                             'students of classes 5-9')):
+                             'students of ' + task_name(
+                                 'classes 5-9', self.shift))):
             if not any(a.task == task for a in self.arms):
                 continue
             for split in (('val', 'test') if self.test else ('val', )):
