@@ -26,7 +26,8 @@ METHOD_DIRS = ('kd', 'rrd', 'vrm', 'refilled', 'quickstart', 'fmnist_lowdata')
 CONFIGS = sorted(
     osp.relpath(path, REPO) for d in METHOD_DIRS
     for path in glob.glob(osp.join(REPO, 'configs', d, '*.py'))
-    if not osp.basename(path).startswith(('_', 'student_', 'teacher_')))
+    if not osp.basename(path).startswith(
+        ('_', 'student_', 'student-', 'teacher_')))
 BATCH = 4
 
 
