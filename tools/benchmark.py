@@ -112,6 +112,12 @@ def parse_args(argv=None):
         help='protocol only: also the ablation rows (VRM in the paper\'s '
         'order; RRD and VRM with and without KD), with a table each')
     parser.add_argument(
+        '--suite', choices=['evidence'],
+        help='protocol only: every table of docs/results.md (four pairs, '
+        'the data-size curve, the shifted cross-task students), then the '
+        'summary across them (evidence.md, evidence.png); --seeds, '
+        '--no-test and --report-only apply to each')
+    parser.add_argument(
         '--pair', default=protocol.MAIN_PAIR, choices=list(protocol.PAIRS),
         help='protocol only: the teacher -> student pair (default the '
         'main pair, where presets are chosen; the others use them '
@@ -169,10 +175,15 @@ def parse_args(argv=None):
         parser.error(f'--protocol {args.protocol} defines its data, test '
                      'set and teacher: drop --config, --test-size, '
                      '--teacher-ckpt and --dataset.')
-    if (args.no_test or args.ablations or args.export_teacher) and \
-            not args.protocol:
-        parser.error('--no-test, --ablations and --export-teacher need '
-                     '--protocol.')
+    if args.suite and (args.methods or args.train_size or args.shift
+                       is not None or args.pair != protocol.MAIN_PAIR):
+        parser.error('--suite evidence sets the rows, pairs, sizes and '
+                     'shifts of each table: drop --methods, --train-size, '
+                     '--shift and --pair.')
+    if (args.no_test or args.ablations or args.export_teacher or
+            args.suite) and not args.protocol:
+        parser.error('--no-test, --ablations, --export-teacher and --suite '
+                     'need --protocol.')
     if args.dataset != 'fashion-mnist' and not args.config:
         parser.error(f'--dataset {args.dataset} needs the methods\' configs: '
                      'pass --config NAME=CONFIG for each method.')
@@ -484,13 +495,39 @@ def run_protocol(args):
     runner.plot(results, path[:-3] + '.png',
                 'test' if runner.test else 'val')
     print_log('\n' + report + f'\n(written to {path})', logger=logger)
+    return results
+
+
+def run_evidence(args):
+    """``--suite evidence``: every table of docs/results.md's evidence
+    (pairs, data sizes, shifted tasks; protocol.evidence_tables), each a
+    protocol run of its own, then the summary across them."""
+    collected = []
+    for table in protocol.evidence_tables():
+        sub = argparse.Namespace(**vars(args))
+        sub.methods = list(table.rows)
+        sub.pair = table.kwargs.get('pair', protocol.MAIN_PAIR)
+        sub.train_size = table.kwargs.get('train_size', args.train_size)
+        sub.shift = table.kwargs.get('shift')
+        print_log(f'evidence: {table.kind} {table.label}', logger='current')
+        collected.append((table, run_protocol(sub)))
+    root = osp.join(args.work_dir, args.protocol)
+    split = 'val' if args.no_test else 'test'
+    summary = protocol.summary_table(collected, split)
+    with open(osp.join(root, 'evidence.md'), 'w') as f:
+        f.write(summary)
+    protocol.plot_summary(collected, osp.join(root, 'evidence.png'), split)
+    print(summary + f'\n(written to {osp.join(root, "evidence.md")})')
     return 0
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.suite:
+        return run_evidence(args)
     if args.protocol:
-        return run_protocol(args)
+        run_protocol(args)
+        return 0
     return Benchmark(args).run()
 
 

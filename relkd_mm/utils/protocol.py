@@ -717,6 +717,8 @@ class Protocol:
         tasks = [t for t in ('main', 'cross')
                  if any(a.task == t and results.get(a.name)
                         for a in self.arms)]
+        if not tasks:  # nothing finished yet (--report-only)
+            return
         fig, axes = plt.subplots(
             1, len(tasks), squeeze=False,
             figsize=(1.2 * len(self.arms) + 2, 3.6),
@@ -749,3 +751,145 @@ class Protocol:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
+
+
+# -- the evidence suite (docs/results.md) ------------------------------------
+#: One table of the evidence: ``kind`` ('pair', 'size' or 'shift'), its
+#: label, the Protocol arguments and the rows. Every table uses the main
+#: pair's presets unchanged; only the main pair's validation split chose
+#: them.
+Table = namedtuple('Table', ['kind', 'label', 'kwargs', 'rows'])
+
+PAIR_ROWS = ('student alone', 'KD', 'KD@2B', 'RRD+KD', 'VRM', 'VRM+KD',
+             'REFILLED')
+SIZE_ROWS = ('student alone', 'KD', 'KD@2B', 'RRD+KD', 'VRM+KD',
+             'REFILLED')
+CROSS_ROWS = ('student alone (classes 5-9)', 'KD (classes 5-9)',
+              'REFILLED (classes 5-9)')
+#: Subset sizes of the data-size curve (the main pair; epochs by
+#: :func:`size_epochs`) and the data-scarce cross-task students (about 60
+#: images of each of their classes).
+SIZES = (1000, 2500, 5000, 20000)
+SCARCE_SIZE = 600
+
+
+def evidence_tables():
+    """Every table of docs/results.md's evidence, in the order they run
+    (the main pair's first: its controls are the headline)."""
+    tables = [Table('pair', PAIRS[MAIN_PAIR].name, dict(pair=MAIN_PAIR),
+                    tuple(a.name for a in ARMS if a.task == 'main'))]
+    tables += [Table('pair', spec.name, dict(pair=key), PAIR_ROWS)
+               for key, spec in PAIRS.items() if key != MAIN_PAIR]
+    tables += [Table('size', f'{size} images', dict(train_size=size),
+                     SIZE_ROWS) for size in SIZES if size != TRAIN_SIZE]
+    tables += [Table('shift', f'k = {k}', dict(shift=k), CROSS_ROWS)
+               for k in range(0, 10 - TASK_CLASSES + 1)]
+    tables += [Table('shift', f'k = {k}, {SCARCE_SIZE} images',
+                     dict(shift=k, train_size=SCARCE_SIZE), CROSS_ROWS)
+               for k in (2, 5)]
+    return tables
+
+
+def gains(results, method, baseline, split='test'):
+    """The paired difference ``method - baseline`` on ``split`` over their
+    common seeds (:func:`paired_difference`), or None."""
+    key = f'{split}_top1'
+
+    def per_seed(name):
+        return {s: r[key] for s, r in results.get(name, {}).items()
+                if r.get(key) is not None}
+
+    values, reference = per_seed(method), per_seed(baseline)
+    if not values or not reference:
+        return None
+    return paired_difference(values, reference)
+
+
+def summary_table(collected, split='test'):
+    """The evidence at a glance: for every table and method, its gain over
+    the student alone and over KD and KD@2B (the right control of a method
+    that sees two views), paired over seeds with 95% intervals.
+
+    Args:
+        collected (list[tuple[Table, dict]]): Each table with its results
+            (arm name -> seed -> result).
+    """
+    rows = []
+    for table, results in collected:
+        alone = next((n for n in table.rows if n.startswith('student alone')),
+                     None)
+        for name in table.rows:
+            if name == alone or name == 'student@2B' or \
+                    not results.get(name):
+                continue
+            cells = [table.label, name]
+            for base in (alone, 'KD', 'KD@2B'):
+                diff = None if base == name or base not in table.rows \
+                    else gains(results, name, base, split)
+                cells.append('-' if diff is None or not diff['n'] else
+                             format_difference(diff))
+            seeds = len([r for r in results[name].values()
+                         if r.get(f'{split}_top1') is not None])
+            rows.append(cells + [seeds])
+    return markdown_table(
+        ['table', 'method', 'vs student alone [95% CI]', 'vs KD [95% CI]',
+         'vs KD@2B [95% CI]', 'seeds'], rows, 'llrrrr')
+
+
+def plot_summary(collected, path, split='test'):
+    """Two panels: each pair's gains over the student alone (bars, 95%
+    intervals), and the data-size curve (gain against subset size, interval
+    bands)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    methods = ('KD', 'KD@2B', 'RRD+KD', 'VRM', 'VRM+KD', 'REFILLED')
+    colours = dict(zip(methods, plt.rcParams['axes.prop_cycle'].by_key()[
+        'color']))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    pairs = [(t, r) for t, r in collected if t.kind == 'pair']
+    width = 0.8 / len(methods)
+    for i, (table, results) in enumerate(pairs):
+        for j, method in enumerate(methods):
+            diff = gains(results, method, 'student alone', split) \
+                if method in table.rows else None
+            if diff is None or not diff['n']:
+                continue
+            err = [[diff['mean'] - diff['low']], [diff['high'] -
+                                                  diff['mean']]] \
+                if diff['n'] > 1 else None
+            left.bar(i + (j - len(methods) / 2 + 0.5) * width, diff['mean'],
+                     width, yerr=err, capsize=2, color=colours[method],
+                     label=method if i == 0 else None)
+    left.axhline(0, color='k', lw=0.8)
+    left.set_xticks(range(len(pairs)))
+    left.set_xticklabels([t.label for t, _ in pairs], fontsize=8)
+    left.set_ylabel(f'{split} top-1 gain over the student alone (points)')
+    left.set_title('pairs (95% paired intervals)', fontsize=9)
+    left.legend(fontsize=7, ncol=2)
+    sizes = [(TRAIN_SIZE if t.kind == 'pair' else t.kwargs['train_size'], r)
+             for t, r in collected if t.kind == 'size' or (
+                 t.kind == 'pair' and t.kwargs['pair'] == MAIN_PAIR)]
+    sizes.sort(key=lambda x: x[0])
+    for method in methods:
+        points = [(n, gains(r, method, 'student alone', split))
+                  for n, r in sizes]
+        points = [(n, d) for n, d in points if d is not None and d['n']]
+        if not points:
+            continue
+        xs = [n for n, _ in points]
+        right.plot(xs, [d['mean'] for _, d in points], 'o-',
+                   color=colours[method], label=method)
+        if all(d['n'] > 1 for _, d in points):
+            right.fill_between(xs, [d['low'] for _, d in points],
+                               [d['high'] for _, d in points],
+                               color=colours[method], alpha=0.15)
+    right.axhline(0, color='k', lw=0.8)
+    right.set_xscale('log')
+    right.set_xlabel('student training images (equal iterations)')
+    right.set_title(f'{PAIRS[MAIN_PAIR].name}: gain against data size',
+                    fontsize=9)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

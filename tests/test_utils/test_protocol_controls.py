@@ -173,3 +173,56 @@ def test_kd_row_only_where_the_label_spaces_coincide():
         protocol.Protocol('unused', None, shift=6)
     assert protocol.task_name('REFILLED (classes 5-9)', 2) == \
         'REFILLED (classes 2-6)'
+
+
+def test_evidence_suite_covers_pairs_sizes_and_shifts():
+    tables = protocol.evidence_tables()
+    pairs = [t for t in tables if t.kind == 'pair']
+    assert [t.kwargs['pair'] for t in pairs][0] == protocol.MAIN_PAIR
+    assert {t.kwargs['pair'] for t in pairs} == set(protocol.PAIRS)
+    assert len(protocol.PAIRS) >= 4
+    sizes = {t.kwargs['train_size'] for t in tables if t.kind == 'size'}
+    assert sizes | {protocol.TRAIN_SIZE} == set(protocol.SIZES)
+    shifts = [t.kwargs for t in tables if t.kind == 'shift']
+    assert {k['shift'] for k in shifts} == set(range(6))
+    assert any(k.get('train_size') == protocol.SCARCE_SIZE for k in shifts)
+    for table in tables:  # every row is a row of the protocol
+        protocol.arms_named(table.rows)
+    for table in pairs[1:]:
+        assert 'KD@2B' in table.rows and 'VRM+KD' in table.rows
+
+
+def test_summary_gains_are_paired_against_each_baseline():
+    table = protocol.Table('pair', 'p', dict(pair=protocol.MAIN_PAIR),
+                           ('student alone', 'KD', 'KD@2B', 'VRM+KD'))
+    base = {0: 80.0, 1: 81.0, 2: 79.0}
+
+    def runs(offset, noise=(0, 0, 0)):
+        return {s: dict(test_top1=v + offset + n)
+                for (s, v), n in zip(base.items(), noise)}
+
+    results = {'student alone': runs(0), 'KD': runs(3, (0.1, -0.1, 0)),
+               'KD@2B': runs(4), 'VRM+KD': runs(5)}
+    text = protocol.summary_table([(table, results)])
+    rows = {line.split('|')[2].strip(): [c.strip() for c in
+                                         line.split('|')[3:-1]]
+            for line in text.splitlines()[2:]}
+    assert set(rows) == {'KD', 'KD@2B', 'VRM+KD'}
+    # VRM+KD is exactly +5 and +1 over the student alone and KD@2B on
+    # every seed (intervals of width 0); over KD the differences are
+    # 1.9, 2.1, 2.0: mean 2, sd 0.1, half-width t(0.975, 2) 4.303 * 0.1 /
+    # sqrt(3) = 0.248.
+    assert rows['VRM+KD'][:3] == ['+5.00 [+5.00, +5.00]',
+                                  '+2.00 [+1.75, +2.25]',
+                                  '+1.00 [+1.00, +1.00]']
+    assert rows['KD'][1] == '-' and rows['VRM+KD'][3] == '3'
+    diff = protocol.gains(results, 'KD', 'student alone')
+    assert diff['n'] == 3 and abs(diff['mean'] - 3.0) < 1e-12
+    assert diff['low'] < 3.0 < diff['high']
+
+
+def test_suite_arguments(tool):
+    proc = tool('benchmark.py', '--protocol', 'fmnist-lowdata', '--suite',
+                'evidence', '--methods', 'KD', check=False)
+    assert proc.returncode == 2
+    assert '--suite evidence sets the rows' in proc.stderr
