@@ -56,3 +56,24 @@ def test_views_are_declared_by_the_algorithm():
     assert not RRDLoss.relates_batch_samples
     assert VRMLoss.relates_batch_samples
     assert RefilledTupleLoss.relates_batch_samples
+
+
+def test_memory_larger_than_an_epoch_is_named(monkeypatch):
+    """RRD's memory on a small data set: more rows than one epoch writes
+    means most of it repeats the batch's own images."""
+    from relkd_mm.engine.hooks import train_check_hook
+    said = []
+    monkeypatch.setattr(train_check_hook, 'print_log',
+                        lambda msg, **kwargs: said.append(msg))
+    memory = MyRRD(queue_size=64, embed_dim=4)
+    small_data = SimpleNamespace(batch_size=8, drop_last=False,
+                                 sampler=range(16), dataset=[0] * 16)
+    TrainCheckHook._check_batches(small_data, dict(x=memory), 2)
+    assert len(said) == 1
+    assert "queue_size=64, more than the 32 teacher embeddings one epoch " \
+        'writes (16 training samples x 2 view(s)): 2.0 epochs' in said[0]
+    assert 'set queue_size <= 32' in said[0]
+    TrainCheckHook._check_batches(
+        SimpleNamespace(batch_size=8, drop_last=False, sampler=range(64),
+                        dataset=[0] * 64), dict(x=memory), 1)
+    assert len(said) == 1

@@ -1,8 +1,11 @@
 """Check the training set-up once before the first step, so that a bad
 config or data set fails in seconds with a message naming the cause, not
 hours later (or never) with a shape error."""
+import logging
+
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmrazor.registry import HOOKS
 
@@ -107,6 +110,8 @@ class TrainCheckHook(Hook):
                         'process(es)): each step would overwrite its own '
                         'writes. Raise queue_size (the paper uses 16384) '
                         'or lower the batch size.')
+                _warn_stale_memory(name, loss, loader, rows_per_sample,
+                                   world if procs == 1 else 1)
             if not getattr(loss, 'relates_batch_samples', False):
                 continue
             if batch < 2:
@@ -159,3 +164,24 @@ def _sample_file(dataset, idx):
         if isinstance(info, dict) and info.get(key):
             return f' ({info[key]})'
     return ''
+
+
+def _warn_stale_memory(name, loss, loader, rows_per_sample, ranks_apart):
+    """Say when a memory holds more rows than one epoch writes: its oldest
+    rows are then earlier views of the very images the batch shows, and
+    the memory's size no longer adds negatives (RRD's paper fills 16384
+    rows from CIFAR-100's 50,000 images; docs/results.md)."""
+    dataset = getattr(loader, 'dataset', None)
+    if dataset is None or not hasattr(dataset, '__len__'):
+        return
+    per_epoch = len(dataset) * rows_per_sample // ranks_apart
+    if per_epoch and loss.queue_size > per_epoch:
+        print_log(
+            f'TrainCheckHook: loss {name!r} ({type(loss).__name__}) has '
+            f'queue_size={loss.queue_size}, more than the {per_epoch} '
+            f'teacher embeddings one epoch writes ({len(dataset)} training '
+            f'samples x {rows_per_sample} view(s)'
+            + (f' / {ranks_apart} ranks' if ranks_apart > 1 else '') +
+            f'): {loss.queue_size / per_epoch:.1f} epochs of the same '
+            'images. Fine if intended; otherwise set queue_size <= '
+            f'{per_epoch}.', logger='current', level=logging.WARNING)
