@@ -51,7 +51,6 @@ from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
                                       patch_registry_argument_errors,
                                       patch_unknown_config_keys,
                                       unknown_config_keys)
-from .behaviour.crd_loss import patch_crd_loss_weight
 from .behaviour.data_errors import (CorruptImageError, EmptyDatasetError,
                                     patch_dataset_errors,
                                     patch_input_channel_check,
@@ -91,7 +90,6 @@ def apply_all():
     patch_dataset_errors()
     patch_input_channel_check()
     patch_unknown_config_keys()
-    patch_crd_loss_weight()
     patch_teacher_evaluation()
     patch_load_state_dict_logger()
     # Student-only checkpoints (MMRazor #157, #594): the patch and its
@@ -111,7 +109,7 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
            'patch_dataset_errors', 'patch_input_channel_check',
            'patch_unknown_config_keys', 'unknown_config_keys',
-           'patch_crd_loss_weight', 'patch_teacher_evaluation',
+           'patch_teacher_evaluation',
            'patch_load_state_dict_logger',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
            'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
