@@ -48,12 +48,9 @@ from relkd_mm.runner.strict_loading_patches import (
 from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
 from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
                                       patch_cfg_path_errors,
-                                      patch_registry_argument_errors,
-                                      patch_unknown_config_keys,
-                                      unknown_config_keys)
+                                      patch_registry_argument_errors)
 from .behaviour.data_errors import (CorruptImageError, EmptyDatasetError,
                                     patch_dataset_errors,
-                                    patch_input_channel_check,
                                     patch_load_image_errors)
 from .behaviour.distiller_errors import patch_distiller_errors
 from .behaviour.launcher import patch_mmengine_cpu_launcher
@@ -88,8 +85,6 @@ def apply_all():
     patch_mmengine_cpu_launcher()
     patch_mmengine_atomic_checkpoints()
     patch_dataset_errors()
-    patch_input_channel_check()
-    patch_unknown_config_keys()
     patch_teacher_evaluation()
     patch_load_state_dict_logger()
     # Student-only checkpoints (MMRazor #157, #594): the patch and its
@@ -107,8 +102,7 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_registry_argument_errors', 'patch_distiller_errors',
            'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
-           'patch_dataset_errors', 'patch_input_channel_check',
-           'patch_unknown_config_keys', 'unknown_config_keys',
+           'patch_dataset_errors',
            'patch_teacher_evaluation',
            'patch_load_state_dict_logger',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',

@@ -101,7 +101,8 @@ def patch_teacher_evaluation():
                     self._hooks.remove(hook)
 
         train = functools.wraps(original_train)(train)
-        # functools.wraps copies the flags of patch 14 (data_errors).
+        # functools.wraps copies the flags of an earlier wrapper (the
+        # strict-loading patch's): this one's marks it as well.
         train._relkd_mm_teacher_check = True
         Runner.train = train
         _mark('teacher_check')

@@ -1,6 +1,7 @@
 """Check the training set-up once before the first step, so that a bad
 config or data set fails in seconds with a message naming the cause, not
 hours later (or never) with a shape error."""
+import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -35,11 +36,50 @@ class TrainCheckHook(Hook):
     Labels come from ``dataset.get_gt_labels()`` (MMPretrain datasets read
     them from the annotations, without decoding images); a dataset without
     it is not label-checked.
+
+    Also, for every run (training, validation or test):
+
+    * ``before_run`` warns, in the log, about each top-level config key
+      that nothing reads, naming the closest valid key
+      (:func:`~relkd_mm.engine.hooks.config_keys.unknown_config_keys`):
+      MMEngine ignores them silently (``optim_wraper`` trains with the base
+      config's optimizer);
+    * the first batch's images are checked against the first convolution
+      of each backbone (the student's and the teacher's): an image with
+      another number of channels than ``in_channels`` fails deep in torch's
+      convolution with no hint of the config key; here it raises
+      ``ValueError`` naming both numbers and the key. A one-shot forward
+      pre-hook, removed after the first batch (no cost later).
+
+    These are hooks, not patches of MMEngine: a config without this hook
+    (one that does not use relkd_mm's ``default_runtime.py``) gets MMEngine's
+    behaviour.
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self):
+        self._channel_handles = []
+
+    def before_run(self, runner):
+        from .config_keys import unknown_config_keys
+        cfg = getattr(runner, 'cfg', None)
+        if cfg is None:
+            return
+        for message in unknown_config_keys(cfg):
+            runner.logger.warning(message)
+
+    def after_train(self, runner):
+        self._remove_channel_check()
+
+    def _remove_channel_check(self):
+        for handle in self._channel_handles:
+            handle.remove()
+        self._channel_handles = []
+
     def before_train(self, runner):
+        self._remove_channel_check()
+        self._channel_handles = _watch_input_channels(runner.model)
         loader = runner.train_dataloader
         dataset = loader.dataset
         if len(dataset) == 0:
@@ -159,3 +199,48 @@ def _sample_file(dataset, idx):
         if isinstance(info, dict) and info.get(key):
             return f' ({info[key]})'
     return ''
+
+
+def _watch_input_channels(model):
+    from mmengine.model import is_model_wrapper
+    from torch import nn
+    model = model.module if is_model_wrapper(model) else model
+    networks = [('model', model)]
+    if hasattr(model, 'architecture') and hasattr(model, 'teacher'):
+        networks = [('model.architecture', model.architecture),
+                    ('model.teacher', model.teacher)]
+    handles = []
+    for key, network in networks:
+        backbone = getattr(network, 'backbone', None)
+        if not isinstance(backbone, nn.Module):
+            continue
+        conv = next((m for m in backbone.modules()
+                     if isinstance(m, nn.Conv2d)), None)
+        if conv is None:
+            continue
+        own = []  # this hook's handle: it removes itself after one batch
+        own.append(backbone.register_forward_pre_hook(_channel_hook(
+            f'{key}.backbone', type(backbone).__name__, conv.in_channels,
+            own)))
+        handles += own
+    return handles
+
+
+def _channel_hook(key, name, expected, handles):
+
+    def hook(module, args):
+        x = args[0] if args else None
+        if isinstance(x, torch.Tensor) and x.dim() == 4:
+            if x.shape[1] != expected:
+                raise ValueError(
+                    f'{key} ({name}) takes in_channels={expected}, but the '
+                    f'first batch holds {x.shape[1]} channel(s) per image '
+                    f'(inputs {tuple(x.shape)}). Set {key}.in_channels='
+                    f'{x.shape[1]} to fit the data, or convert the images '
+                    "(e.g. LoadImageFromFile(color_type='grayscale') for "
+                    "1 channel, 'color' for 3), and check the data "
+                    "preprocessor's mean/std (one value per channel).")
+            for handle in handles:  # checked once: no cost afterwards
+                handle.remove()
+
+    return hook
