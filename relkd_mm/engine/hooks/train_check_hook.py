@@ -7,6 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmrazor.registry import HOOKS
 
+from relkd_mm.models.interfaces import RelationalLoss, views_per_sample
+
 
 @HOOKS.register_module()
 class TrainCheckHook(Hook):
@@ -20,18 +22,20 @@ class TrainCheckHook(Hook):
       student's labels (MMRazor's ``SingleTeacherDistill``; ``VRMDistill``
       and ``RefilledDistill`` run it in tensor mode); the first offending
       sample is named;
-    * every memory (a loss with ``memory_rows_per_step``, e.g. ``RRDLoss``)
-      holds at least the rows one step writes (``queue_size`` >=
-      ``batch_size`` x world size, or x 1 with ``per_rank_memory``; x the
-      algorithm's ``num_views``, 2 for ``VRMDistill``, whose recorders see
-      the real and the virtual view of each sample);
+    * every memory (a :class:`~relkd_mm.models.interfaces.RelationalLoss`
+      with a ``memory_size``, e.g. ``RRDLoss``) holds at least the rows one
+      step writes (``memory_rows_per_step``: ``batch_size`` x world size,
+      or x 1 with RRD's ``per_rank_memory``; x the algorithm's
+      ``num_views``, 2 for ``VRMDistill``, whose recorders see the real and
+      the virtual view of each sample);
     * losses that relate the samples of a batch (``relates_batch_samples =
       True``: ``VRMLoss``, ``RefilledTupleLoss``) never get a batch of one
       sample: neither ``batch_size=1`` nor a last batch of 1 without
       ``drop_last``.
 
-    The components declare these needs (class attributes and methods), not
-    the hook by class names: a subclass or a renamed loss is checked too.
+    The components declare these needs through
+    :mod:`relkd_mm.models.interfaces`, not the hook by class names: a
+    subclass or a renamed loss is checked too.
 
     Labels come from ``dataset.get_gt_labels()`` (MMPretrain datasets read
     them from the annotations, without decoding images); a dataset without
@@ -129,25 +133,26 @@ class TrainCheckHook(Hook):
             return
         world = get_world_size()
         for name, loss in losses.items():
+            if not isinstance(loss, RelationalLoss):
+                continue  # declares nothing to check (MMRazor's losses)
             kind = type(loss).__name__
-            rows_per_step = getattr(loss, 'memory_rows_per_step', None)
-            if rows_per_step is not None:
-                procs = 1 if getattr(loss, 'per_rank_memory', False) \
-                    else world
-                per_step = rows_per_step(batch * rows_per_sample, world)
-                if loss.queue_size < per_step:
+            rows = batch * rows_per_sample
+            per_step = loss.memory_rows_per_step(rows, world)
+            if per_step is not None and loss.memory_size is not None:
+                procs = per_step // rows
+                if loss.memory_size < per_step:
                     views = (f' x {rows_per_sample} views (the algorithm '
                              'records every view of a sample)'
                              if rows_per_sample > 1 else '')
                     raise ValueError(
                         f'TrainCheckHook: loss {name!r} ({kind}) has '
-                        f'queue_size={loss.queue_size}, smaller than the '
+                        f'queue_size={loss.memory_size}, smaller than the '
                         f'{per_step} teacher embeddings written per step '
                         f'(batch_size={batch}{views} x {procs} '
                         'process(es)): each step would overwrite its own '
                         'writes. Raise queue_size (the paper uses 16384) '
                         'or lower the batch size.')
-            if not getattr(loss, 'relates_batch_samples', False):
+            if not loss.relates_batch_samples:
                 continue
             if batch < 2:
                 raise ValueError(
@@ -170,7 +175,7 @@ class TrainCheckHook(Hook):
 def _rows_per_sample(model):
     """Rows each sample adds to a recorder per step: the algorithm's
     declared ``num_views`` (VRMDistill: the real and the virtual view)."""
-    return int(getattr(model, 'num_views', 1))
+    return views_per_sample(model)
 
 
 def _teacher_gets_labels(model):

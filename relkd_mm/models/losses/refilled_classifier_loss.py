@@ -2,18 +2,18 @@
 import math
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 
+from ..interfaces import RelationalLoss
 from .relation import full_precision, kl_divergence, similarity_logits
 
 CENTER_MODES = ('global', 'batch')
 
 
 @MODELS.register_module()
-class RefilledClassifierLoss(nn.Module):
+class RefilledClassifierLoss(RelationalLoss):
     """REFILLED stage 2: distil the classifier induced by teacher centers.
 
     The classes present in the batch, ``C_b`` (ascending), are the columns.
