@@ -69,6 +69,97 @@ from relkd_mm.runner.strict_loading_patches import (  # noqa: F401 isort: skip
 from .stack import _UNPATCHED  # noqa: F401 isort: skip
 
 
+#: Every upstream attribute that runs relkd_mm code after ``import
+#: relkd_mm``, with the patch that sets it: what
+#: ``tools/analysis/upstream_patches.py`` measures in a fresh interpreter
+#: (``tests/test_upstream_patches.py`` keeps the two equal, and
+#: docs/architecture.md's table). Issue 20's target: at most 16, only the
+#: pinned stack's breakages (patches 1-5); the rest move to extension points
+#: that configs name. 46 before issue 20's first step.
+PATCHED_ATTRIBUTES = {
+    # stack.py (1-5): the pinned stack does not import or run without them.
+    'mmengine.config.config:get_installed_path': 'mmengine_installed_path',
+    'mmengine.hub.hub:get_installed_path': 'mmengine_installed_path',
+    'mmengine.utils.package_utils:get_installed_path':
+        'mmengine_installed_path',
+    'mmengine.utils:get_installed_path': 'mmengine_installed_path',
+    'mmengine.runner.checkpoint:load_from_http':
+        'mmengine_checkpoint_loading',
+    'mmrazor.structures.quantization.backend_config.'
+    'common_operator_config_utils:reverse_sequential_wrapper2':
+        'mmrazor_quantization_helpers',
+    'torch.ao.quantization.fuser_method_mappings:'
+    'reverse_sequential_wrapper2': 'mmrazor_quantization_helpers',
+    'torch.ao.quantization.backend_config.backend_config:'
+    'BackendPatternConfig._set_input_output_observed':
+        'mmrazor_quantization_helpers',
+    'torch.ao.quantization.backend_config.backend_config:'
+    'BackendPatternConfig._set_overwrite_output_fake_quantize':
+        'mmrazor_quantization_helpers',
+    'torch.ao.quantization.backend_config.backend_config:'
+    'BackendPatternConfig._set_overwrite_output_observer':
+        'mmrazor_quantization_helpers',
+    'numpy:in1d': 'numpy_in1d',
+    'mmengine.hub.hub:get_config': 'cfg_path_errors',
+    'mmengine.hub:get_config': 'cfg_path_errors',
+    # behaviour/ (8, 10, 11, 13): no extension point used yet.
+    'mmengine.registry.registry:Registry.build': 'registry_argument_errors',
+    'mmcv.transforms.loading:LoadImageFromFile.transform':
+        'load_image_errors',
+    'mmengine.dataset.base_dataset:BaseDataset._serialize_data':
+        'dataset_errors',
+    'mmengine.dataset.base_dataset:BaseDataset.full_init': 'dataset_errors',
+    'mmpretrain.datasets.custom:CustomDataset.load_data_list':
+        'dataset_errors',
+    'mmengine.dist.utils:_init_dist_pytorch': 'mmengine_cpu_launcher',
+    'mmengine.runner.runner:Runner.wrap_model': 'mmengine_cpu_launcher',
+    # Checkpoints, strict loading, resume, teacher checkpoints (6, 12, 18,
+    # runner/teacher_checkpoint.py) and the teacher check (17).
+    'mmengine.hooks.checkpoint_hook:'
+    'CheckpointHook._save_checkpoint_with_step':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.checkpoint:find_latest_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.runner:find_latest_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner:find_latest_checkpoint': 'mmengine_atomic_checkpoints',
+    'mmengine.runner.checkpoint:save_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.runner:save_checkpoint': 'mmengine_atomic_checkpoints',
+    'mmengine.runner:save_checkpoint': 'mmengine_atomic_checkpoints',
+    'mmrazor.implementations.pruning.group_fisher.hook:save_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.checkpoint:load_state_dict': 'load_state_dict_logger',
+    'mmengine.model.weight_init:PretrainedInit.__call__':
+        'strict_pretrained_init',
+    'mmengine.model.weight_init:PretrainedInit.__init__':
+        'strict_pretrained_init',
+    'mmengine.runner.runner:Runner.load_checkpoint':
+        'strict_runner_load_checkpoint',
+    'mmengine.runner.runner:Runner.resume': 'strict_runner_load_checkpoint',
+    'mmengine.runner.runner:_load_checkpoint_to_model':
+        'strict_runner_load_checkpoint',
+    'mmengine.runner.runner:Runner.train':
+        'strict_runner_load_checkpoint, teacher_check',
+    'mmengine.runner.runner:Runner.register_hooks':
+        'student_only_checkpoints',
+    'mmrazor.models.algorithms.distill.configurable.single_teacher_distill:'
+    'SingleTeacherDistill.__init__':
+        'strict_teacher_ckpt, teacher_expected_top1',
+    # 9: ConfigurableDistiller's mapping errors.
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller._check_loss_forward_mappings': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.compute_distill_losses': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.get_record': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.prepare_from_student': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.prepare_from_teacher': 'distiller_errors',
+}
+
+
 def apply_all():
     """Apply every patch whose breakage is present; safe to call again."""
     patch_torchvision_fake_kernels()
@@ -94,7 +185,8 @@ def apply_all():
     return list(APPLIED)
 
 
-__all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
+__all__ = ['APPLIED', 'PATCHED_ATTRIBUTES', 'apply_all',
+           'patch_torchvision_fake_kernels',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
            'patch_mmengine_installed_path', 'patch_cfg_path_errors',
