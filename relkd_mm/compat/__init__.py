@@ -1,4 +1,5 @@
-"""Every patch relkd_mm applies to upstream code, numbered 1-18.
+"""Every patch relkd_mm applies to upstream code, numbered 1-18 (14-16 are
+gone: they are extension points now, see below).
 
 Two kinds, one function each, each with the reason and the upstream issue
 in its docstring:
@@ -9,16 +10,22 @@ in its docstring:
   safe (no full unpickling, whatever the torch version or environment).
 * :mod:`.behaviour`: upstream defects that let a run go silently wrong,
   unsafe or fail obscurely, by subject: ``config_errors`` (5's
-  ``patch_cfg_path_errors``, 8: arguments and values, 15: ignored
-  top-level keys), ``distiller_errors`` (9), ``data_errors`` (10: images,
-  13: data sets, 14: channels), ``onnx_export`` (7: torch >= 2.9's
-  exporter, for mmdeploy), ``launcher`` (11: ``--launcher pytorch``
-  without CUDA), ``checkpoints`` (12: checkpoints a kill or a full disk
-  destroys), ``crd_loss`` (16: ``CRDLoss`` ignores its ``loss_weight``),
-  ``teacher_evaluation`` (17: the frozen teacher evaluated at every
-  validation, a bad teacher found only after training),
-  ``state_dict_logger`` (18). The strict-loading patches (6: non-strict
-  and random teachers, resumes that change the run) are
+  ``patch_cfg_path_errors``, 8: arguments and values),
+  ``distiller_errors`` (9), ``data_errors`` (10: images, 13: data sets),
+  ``onnx_export`` (7: torch >= 2.9's exporter, for mmdeploy), ``launcher``
+  (11: ``--launcher pytorch`` without CUDA), ``checkpoints`` (12:
+  checkpoints a kill or a full disk destroys), ``teacher_evaluation``
+  (17: a bad teacher found only after training), ``state_dict_logger``
+  (18). Former patches that are extension points now, which configs name
+  (a config without them gets upstream's behaviour): 14 (image channels)
+  and 15 (ignored top-level keys) are
+  :class:`~relkd_mm.engine.hooks.TrainCheckHook`'s, 16 (``CRDLoss``
+  ignores its ``loss_weight``) is
+  :class:`~relkd_mm.models.losses.WeightedCRDLoss`, and 17's frozen
+  teacher evaluated at every validation is
+  :class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. The
+  strict-loading patches (6: non-strict and random teachers, resumes
+  that change the run) are
   :mod:`relkd_mm.runner.strict_loading_patches` (its resume checks in
   :mod:`relkd_mm.runner.resume_checks`), next to the rules they enforce
   (:mod:`relkd_mm.runner.strict_loading`).

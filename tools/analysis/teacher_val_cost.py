@@ -1,12 +1,13 @@
 """Time of one validation of a distillation config, with the frozen
 teacher's metrics reused (relkd_mm's ``TeacherCachedDistillValLoop``) and
-evaluated each time
-(``val_cfg.teacher_cache=False``, upstream MMRazor's behaviour).
+evaluated each time (``val_cfg.teacher_cache=False``, upstream MMRazor's
+behaviour).
 
 Each config's model is built from the real config (random weights, no
 teacher checkpoint) and validated by ``TeacherCachedDistillValLoop``
-(MMRazor's ``SingleTeacherDistillValLoop`` subclassed) on synthetic uint8 images of the config's
-size, in batches of the config's ``val_dataloader.batch_size``. Rounds
+(MMRazor's ``SingleTeacherDistillValLoop`` subclassed) on synthetic uint8
+images of the config's size, in batches of the config's
+``val_dataloader.batch_size``. Rounds
 alternate the two variants (order rotated per round), so that a change of
 the machine's load hits both; the ratio is the median of the per-round
 ratios (both measured in the same round).

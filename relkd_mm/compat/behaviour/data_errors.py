@@ -120,8 +120,16 @@ def patch_dataset_errors():
     _mark('dataset_errors')
 
 
+def _describe(dataset):
+    """``Type(data_root=..., ann_file=..., split=...)`` for the messages
+    (as TrainCheckHook names a data set; compat imports no hook)."""
+    parts = [f'{key}={getattr(dataset, key)!r}'
+             for key in ('data_root', 'ann_file', 'split')
+             if getattr(dataset, key, None)]
+    return f'{type(dataset).__name__}({", ".join(parts)})'
+
+
 def _empty_dataset_error(dataset):
-    from relkd_mm.engine.hooks.train_check_hook import _describe
     indices = getattr(dataset, '_indices', None)
     why = (f'indices={indices!r} keeps none of its samples'
            if indices is not None else 'no sample was found')
