@@ -7,11 +7,6 @@ datasets and transforms into MMPretrain's.
 """
 import warnings
 
-# Renamed arguments warn (relkd_mm.utils.deprecation): shown by default,
-# since the old names come from users' configs.
-warnings.filterwarnings('default', category=DeprecationWarning,
-                        module=r'relkd_mm\.utils\.deprecation$')
-
 # isort: off
 with warnings.catch_warnings():
     # Known-harmless notices the pinned stack raises while it imports

@@ -275,8 +275,7 @@ class Bench:
 
     def needs_indices(self):
         return self.distiller is not None and any(
-            type(loss).__name__ == 'CRDLoss'
-            for loss in self.distiller.distill_losses.values())
+            _is_crd(loss) for loss in self.distiller.distill_losses.values())
 
     def step(self):
         self.model.train_step(self.data, self.optim_wrapper)
@@ -303,6 +302,12 @@ class Bench:
         for _, buffer in self.saved:
             for x in _tensors(buffer):
                 x.grad = None
+
+
+def _is_crd(loss):
+    """MMRazor's CRDLoss or a subclass (relkd_mm's WeightedCRDLoss of the
+    CRD config): it needs the samples' dataset indices."""
+    return any(klass.__name__ == 'CRDLoss' for klass in type(loss).__mro__)
 
 
 def _leaf(x):
@@ -334,7 +339,7 @@ def make_data(bench, pair, batch, seed):
         # CRDDataset's 'exact' mode: the sample's own index first, then
         # neg_num indices of other samples (uniform here).
         loss = next(loss for loss in bench.distiller.distill_losses.values()
-                    if type(loss).__name__ == 'CRDLoss')
+                    if _is_crd(loss))
         for i, sample in enumerate(samples):
             neg = torch.randint(0, pair['num_train'],
                                 (loss.contrast.neg_sample, ), generator=gen)

@@ -1,4 +1,6 @@
-# CRD (Tian et al., ICLR 2020) with MMRazor's CRDLoss and CRDConnector:
+# CRD (Tian et al., ICLR 2020) with MMRazor's CRDLoss (as WeightedCRDLoss,
+# which applies its loss_weight: relkd_mm/models/losses/weighted_crd_loss.py)
+# and CRDConnector:
 # CE + 0.8 * CRD on the pooled features projected to 128-d, 16384 negatives
 # drawn from a memory of every training sample (RepDistiller's settings).
 # CRD needs each sample's dataset index and its negatives: MMRazor's
@@ -24,7 +26,7 @@ model = dict(
             loss_crd_tea=dict(type='CRDConnector', dim_in=256, dim_out=128)),
         distill_losses=dict(
             loss_crd=dict(
-                type='CRDLoss',
+                type='WeightedCRDLoss',
                 loss_weight=0.8,
                 temperature=0.07,
                 neg_num=16384,

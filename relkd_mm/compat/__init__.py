@@ -1,4 +1,5 @@
-"""Every patch relkd_mm applies to upstream code, numbered 1-18.
+"""Every patch relkd_mm applies to upstream code, numbered 1-18 (14-16 are
+gone: they are extension points now, see below).
 
 Two kinds, one function each, each with the reason and the upstream issue
 in its docstring:
@@ -9,16 +10,22 @@ in its docstring:
   safe (no full unpickling, whatever the torch version or environment).
 * :mod:`.behaviour`: upstream defects that let a run go silently wrong,
   unsafe or fail obscurely, by subject: ``config_errors`` (5's
-  ``patch_cfg_path_errors``, 8: arguments and values, 15: ignored
-  top-level keys), ``distiller_errors`` (9), ``data_errors`` (10: images,
-  13: data sets, 14: channels), ``onnx_export`` (7: torch >= 2.9's
-  exporter, for mmdeploy), ``launcher`` (11: ``--launcher pytorch``
-  without CUDA), ``checkpoints`` (12: checkpoints a kill or a full disk
-  destroys), ``crd_loss`` (16: ``CRDLoss`` ignores its ``loss_weight``),
-  ``teacher_evaluation`` (17: the frozen teacher evaluated at every
-  validation, a bad teacher found only after training),
-  ``state_dict_logger`` (18). The strict-loading patches (6: non-strict
-  and random teachers, resumes that change the run) are
+  ``patch_cfg_path_errors``, 8: arguments and values),
+  ``distiller_errors`` (9), ``data_errors`` (10: images, 13: data sets),
+  ``onnx_export`` (7: torch >= 2.9's exporter, for mmdeploy), ``launcher``
+  (11: ``--launcher pytorch`` without CUDA), ``checkpoints`` (12:
+  checkpoints a kill or a full disk destroys), ``teacher_evaluation``
+  (17: a bad teacher found only after training), ``state_dict_logger``
+  (18). Former patches that are extension points now, which configs name
+  (a config without them gets upstream's behaviour): 14 (image channels)
+  and 15 (ignored top-level keys) are
+  :class:`~relkd_mm.engine.hooks.TrainCheckHook`'s, 16 (``CRDLoss``
+  ignores its ``loss_weight``) is
+  :class:`~relkd_mm.models.losses.WeightedCRDLoss`, and 17's frozen
+  teacher evaluated at every validation is
+  :class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. The
+  strict-loading patches (6: non-strict and random teachers, resumes
+  that change the run) are
   :mod:`relkd_mm.runner.strict_loading_patches` (its resume checks in
   :mod:`relkd_mm.runner.resume_checks`), next to the rules they enforce
   (:mod:`relkd_mm.runner.strict_loading`).
@@ -48,13 +55,9 @@ from relkd_mm.runner.strict_loading_patches import (
 from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
 from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
                                       patch_cfg_path_errors,
-                                      patch_registry_argument_errors,
-                                      patch_unknown_config_keys,
-                                      unknown_config_keys)
-from .behaviour.crd_loss import patch_crd_loss_weight
+                                      patch_registry_argument_errors)
 from .behaviour.data_errors import (CorruptImageError, EmptyDatasetError,
                                     patch_dataset_errors,
-                                    patch_input_channel_check,
                                     patch_load_image_errors)
 from .behaviour.distiller_errors import patch_distiller_errors
 from .behaviour.launcher import patch_mmengine_cpu_launcher
@@ -73,6 +76,97 @@ from relkd_mm.runner.strict_loading_patches import (  # noqa: F401 isort: skip
 from .stack import _UNPATCHED  # noqa: F401 isort: skip
 
 
+#: Every upstream attribute that runs relkd_mm code after ``import
+#: relkd_mm``, with the patch that sets it: what
+#: ``tools/analysis/upstream_patches.py`` measures in a fresh interpreter
+#: (``tests/test_upstream_patches.py`` keeps the two equal, and
+#: docs/architecture.md's table). Issue 20's target: at most 16, only the
+#: pinned stack's breakages (patches 1-5); the rest move to extension points
+#: that configs name. 46 before issue 20's first step.
+PATCHED_ATTRIBUTES = {
+    # stack.py (1-5): the pinned stack does not import or run without them.
+    'mmengine.config.config:get_installed_path': 'mmengine_installed_path',
+    'mmengine.hub.hub:get_installed_path': 'mmengine_installed_path',
+    'mmengine.utils.package_utils:get_installed_path':
+        'mmengine_installed_path',
+    'mmengine.utils:get_installed_path': 'mmengine_installed_path',
+    'mmengine.runner.checkpoint:load_from_http':
+        'mmengine_checkpoint_loading',
+    'mmrazor.structures.quantization.backend_config.'
+    'common_operator_config_utils:reverse_sequential_wrapper2':
+        'mmrazor_quantization_helpers',
+    'torch.ao.quantization.fuser_method_mappings:'
+    'reverse_sequential_wrapper2': 'mmrazor_quantization_helpers',
+    'torch.ao.quantization.backend_config.backend_config:'
+    'BackendPatternConfig._set_input_output_observed':
+        'mmrazor_quantization_helpers',
+    'torch.ao.quantization.backend_config.backend_config:'
+    'BackendPatternConfig._set_overwrite_output_fake_quantize':
+        'mmrazor_quantization_helpers',
+    'torch.ao.quantization.backend_config.backend_config:'
+    'BackendPatternConfig._set_overwrite_output_observer':
+        'mmrazor_quantization_helpers',
+    'numpy:in1d': 'numpy_in1d',
+    'mmengine.hub.hub:get_config': 'cfg_path_errors',
+    'mmengine.hub:get_config': 'cfg_path_errors',
+    # behaviour/ (8, 10, 11, 13): no extension point used yet.
+    'mmengine.registry.registry:Registry.build': 'registry_argument_errors',
+    'mmcv.transforms.loading:LoadImageFromFile.transform':
+        'load_image_errors',
+    'mmengine.dataset.base_dataset:BaseDataset._serialize_data':
+        'dataset_errors',
+    'mmengine.dataset.base_dataset:BaseDataset.full_init': 'dataset_errors',
+    'mmpretrain.datasets.custom:CustomDataset.load_data_list':
+        'dataset_errors',
+    'mmengine.dist.utils:_init_dist_pytorch': 'mmengine_cpu_launcher',
+    'mmengine.runner.runner:Runner.wrap_model': 'mmengine_cpu_launcher',
+    # Checkpoints, strict loading, resume, teacher checkpoints (6, 12, 18,
+    # runner/teacher_checkpoint.py) and the teacher check (17).
+    'mmengine.hooks.checkpoint_hook:'
+    'CheckpointHook._save_checkpoint_with_step':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.checkpoint:find_latest_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.runner:find_latest_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner:find_latest_checkpoint': 'mmengine_atomic_checkpoints',
+    'mmengine.runner.checkpoint:save_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.runner:save_checkpoint': 'mmengine_atomic_checkpoints',
+    'mmengine.runner:save_checkpoint': 'mmengine_atomic_checkpoints',
+    'mmrazor.implementations.pruning.group_fisher.hook:save_checkpoint':
+        'mmengine_atomic_checkpoints',
+    'mmengine.runner.checkpoint:load_state_dict': 'load_state_dict_logger',
+    'mmengine.model.weight_init:PretrainedInit.__call__':
+        'strict_pretrained_init',
+    'mmengine.model.weight_init:PretrainedInit.__init__':
+        'strict_pretrained_init',
+    'mmengine.runner.runner:Runner.load_checkpoint':
+        'strict_runner_load_checkpoint',
+    'mmengine.runner.runner:Runner.resume': 'strict_runner_load_checkpoint',
+    'mmengine.runner.runner:_load_checkpoint_to_model':
+        'strict_runner_load_checkpoint',
+    'mmengine.runner.runner:Runner.train':
+        'strict_runner_load_checkpoint, teacher_check',
+    'mmengine.runner.runner:Runner.register_hooks':
+        'student_only_checkpoints',
+    'mmrazor.models.algorithms.distill.configurable.single_teacher_distill:'
+    'SingleTeacherDistill.__init__':
+        'strict_teacher_ckpt, teacher_expected_top1',
+    # 9: ConfigurableDistiller's mapping errors.
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller._check_loss_forward_mappings': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.compute_distill_losses': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.get_record': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.prepare_from_student': 'distiller_errors',
+    'mmrazor.models.distillers.configurable_distiller:'
+    'ConfigurableDistiller.prepare_from_teacher': 'distiller_errors',
+}
+
+
 def apply_all():
     """Apply every patch whose breakage is present; safe to call again."""
     patch_torchvision_fake_kernels()
@@ -89,9 +183,6 @@ def apply_all():
     patch_mmengine_cpu_launcher()
     patch_mmengine_atomic_checkpoints()
     patch_dataset_errors()
-    patch_input_channel_check()
-    patch_unknown_config_keys()
-    patch_crd_loss_weight()
     patch_teacher_evaluation()
     patch_load_state_dict_logger()
     # Student-only checkpoints (MMRazor #157, #594): the patch and its
@@ -101,7 +192,8 @@ def apply_all():
     return list(APPLIED)
 
 
-__all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
+__all__ = ['APPLIED', 'PATCHED_ATTRIBUTES', 'apply_all',
+           'patch_torchvision_fake_kernels',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
            'patch_mmengine_installed_path', 'patch_cfg_path_errors',
@@ -109,9 +201,8 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_registry_argument_errors', 'patch_distiller_errors',
            'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
-           'patch_dataset_errors', 'patch_input_channel_check',
-           'patch_unknown_config_keys', 'unknown_config_keys',
-           'patch_crd_loss_weight', 'patch_teacher_evaluation',
+           'patch_dataset_errors',
+           'patch_teacher_evaluation',
            'patch_load_state_dict_logger',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
            'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',

@@ -1,12 +1,8 @@
-"""The frozen teacher, evaluated once: MMRazor's
-``SingleTeacherDistillValLoop`` with its teacher metrics kept while the
+"""The frozen teacher, evaluated once: the teacher metrics that
+:class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop` keeps while the
 teacher and the validation set stay the same, and the teacher check before
-the first training iteration (``model.teacher_expected_top1``).
-
-:mod:`relkd_mm.compat.behaviour.teacher_evaluation` (compat patch 17)
-installs these on MMRazor's classes, so that every config with ``val_cfg =
-dict(type='mmrazor.SingleTeacherDistillValLoop')`` gets them without a
-change.
+the first training iteration (``model.teacher_expected_top1``, installed by
+:mod:`relkd_mm.compat.behaviour.teacher_evaluation`).
 """
 import random
 
@@ -121,7 +117,7 @@ def cached_teacher_metrics(loop):
     return dict(metrics) if key == cache_key(loop) else None
 
 
-def _draw_iterator_seed(dataloader):
+def draw_iterator_seed(dataloader):
     """Consume the random number that iterating the dataloader would: a
     (non-persistent) torch ``DataLoader`` draws its workers' base seed from
     the global generator at each ``iter()``. Without this a validation that
@@ -134,37 +130,6 @@ def _draw_iterator_seed(dataloader):
     if loader.persistent_workers and loader.num_workers > 0:
         return  # the student pass created the iterator: reused, no draw
     torch.empty((), dtype=torch.int64).random_(generator=loader.generator)
-
-
-def run(loop):
-    """``SingleTeacherDistillValLoop.run`` that evaluates the teacher only
-    when its kept metrics do not belong to this teacher and validation
-    set."""
-    runner = loop.runner
-    runner.call_hook('before_val')
-    runner.call_hook('before_val_epoch')
-    runner.model.eval()
-    for idx, data_batch in enumerate(loop.dataloader):
-        loop.run_iter(idx, data_batch)
-    metrics = loop.evaluator.evaluate(len(loop.dataloader.dataset))
-
-    teacher_metrics = cached_teacher_metrics(loop)
-    if teacher_metrics is None:
-        teacher_metrics = evaluate_teacher(loop, hooks=True)
-    else:
-        _draw_iterator_seed(loop.dataloader)
-        if not getattr(loop, '_said_reused', False):
-            loop._said_reused = True
-            runner.logger.info(
-                'SingleTeacherDistillValLoop: the teacher is frozen and the '
-                'validation set unchanged: its metrics of the first '
-                'evaluation are reused at every validation (set '
-                'val_cfg.teacher_cache=False to evaluate it each time).')
-    for key, value in teacher_metrics.items():
-        metrics['teacher.' + key] = value
-
-    runner.call_hook('after_val_epoch', metrics=metrics)
-    runner.call_hook('after_val')
 
 
 # ---------------------------------------------------------------------------

@@ -137,19 +137,14 @@ def test_teacher_runs_in_tensor_mode_and_eval(monkeypatch):
     assert first.shape == (8, 5)
 
 
-def test_student_ce_is_the_deprecated_calculate_student_loss():
+def test_calculate_student_loss_is_mmrazors_argument():
     """MMRazor's ``calculate_student_loss`` is the argument (VRMDistill's
-    ``student_ce`` chooses views); REFILLED's old ``student_ce`` works for
-    one more release."""
+    ``student_ce`` chooses views); REFILLED's old ``student_ce``, never
+    released, is gone."""
     assert not algorithm(1).calculate_student_loss
     cfg = algorithm_cfg(1)
     cfg['student_ce'] = cfg.pop('calculate_student_loss')
-    with pytest.warns(DeprecationWarning,
-                      match='rename it to `calculate_student_loss`'):
-        model = MODELS.build(cfg)
-    assert model.calculate_student_loss is False
-    cfg['calculate_student_loss'] = False
-    with pytest.raises(ValueError, match='keep `calculate_student_loss`'):
+    with pytest.raises(TypeError, match='student_ce'):
         MODELS.build(cfg)
 
 

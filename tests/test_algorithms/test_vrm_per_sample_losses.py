@@ -42,8 +42,8 @@ def vrm_with_dkd_and_crd(student_ce):
                 loss_vrm=dict(type='VRMLoss'),
                 loss_dkd=dict(type='DKDLoss', tau=4, beta=8.0,
                               reduction='batchmean'),
-                loss_crd=dict(type='CRDLoss', loss_weight=0.8, neg_num=8,
-                              sample_n=32, dim_out=16)),
+                loss_crd=dict(type='WeightedCRDLoss', loss_weight=0.8,
+                              neg_num=8, sample_n=32, dim_out=16)),
             loss_forward_mappings=dict(
                 loss_vrm=dict(
                     preds_S=dict(from_student=True, recorder='fc'),

@@ -58,6 +58,31 @@ def test_views_are_declared_by_the_algorithm():
     assert RefilledTupleLoss.relates_batch_samples
 
 
+def test_losses_declare_through_the_interface():
+    """One declared interface (relkd_mm.models.interfaces) instead of
+    duck-typed attributes: every relational loss is a RelationalLoss,
+    VRMDistill a MultiViewAlgorithm, and a loss outside the interface
+    (MMRazor's) is not checked."""
+    from mmrazor.models.algorithms import SingleTeacherDistill
+    from mmrazor.models.losses import KLDivergence
+
+    from relkd_mm.models.interfaces import (MultiViewAlgorithm, RelationalLoss,
+                                            views_per_sample)
+    from relkd_mm.models.losses import RefilledClassifierLoss
+    for kind in (VRMLoss, RRDLoss, RefilledTupleLoss,
+                 RefilledClassifierLoss):
+        assert issubclass(kind, RelationalLoss)
+        assert kind.reports_agreement()
+    assert RRDLoss(queue_size=12, embed_dim=4).memory_size == 12
+    assert VRMLoss().memory_size is None
+    assert VRMLoss().memory_rows_per_step(8, 2) is None
+    assert VRMDistill.num_views == 2
+    assert isinstance(SimpleNamespace(num_views=2), MultiViewAlgorithm)
+    assert not hasattr(SingleTeacherDistill, 'num_views')
+    assert views_per_sample(SimpleNamespace()) == 1
+    TrainCheckHook._check_batches(loader(1), dict(x=KLDivergence()))
+
+
 def test_memory_larger_than_an_epoch_is_named(monkeypatch):
     """RRD's memory on a small data set: more rows than one epoch writes
     means most of it repeats the batch's own images."""

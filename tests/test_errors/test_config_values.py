@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmrazor.registry import MODELS
 
-from relkd_mm.compat import (ConfigArgumentError, ConfigValueError,
-                             unknown_config_keys)
+from relkd_mm.compat import ConfigArgumentError, ConfigValueError
+from relkd_mm.engine.hooks.config_keys import unknown_config_keys
 from tests.test_errors.test_config_errors import (batch, check, distiller,
                                                   rrd_distiller)
 from tests.test_runner.test_strict_loading import distill

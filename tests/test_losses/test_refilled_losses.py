@@ -191,15 +191,12 @@ def test_classifier_loss_buffers_and_errors():
         5, 4, center_mode='batch').state_dict()
 
 
-def test_classifier_loss_centers_argument_is_deprecated():
-    """``centers`` named the mode (0.1.0); it is now ``center_mode``, and
-    ``centers`` the buffer only. The old name works for one more release."""
-    with pytest.warns(DeprecationWarning, match='rename it to `center_mode`'):
-        loss_fn = RefilledClassifierLoss(5, 4, centers='batch')
-    assert loss_fn.center_mode == 'batch'
-    assert 'centers' not in loss_fn.state_dict()
-    with pytest.raises(ValueError, match='keep `center_mode` only'):
-        RefilledClassifierLoss(5, 4, centers='batch', center_mode='batch')
+def test_classifier_loss_old_centers_argument_is_gone():
+    """``centers`` named the mode before 0.1.0 was released; it is now
+    ``center_mode``, and ``centers`` the buffer only (no shim: nothing was
+    released under the old name)."""
+    with pytest.raises(TypeError, match="'centers'"):
+        RefilledClassifierLoss(5, 4, centers='batch')
 
 
 def test_classifier_loss_epoch_decay():

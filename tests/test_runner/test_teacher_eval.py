@@ -1,6 +1,7 @@
-"""compat patch 17: a frozen teacher is evaluated once across validations
-(``SingleTeacherDistillValLoop``), and ``model.teacher_expected_top1``
-checks it before the first training iteration."""
+"""A frozen teacher is evaluated once across validations
+(``TeacherCachedDistillValLoop``, the ``val_cfg`` of relkd_mm's configs),
+and ``model.teacher_expected_top1`` (compat patch 17) checks it before the
+first training iteration."""
 import os.path as osp
 
 import pytest
@@ -183,18 +184,34 @@ def test_expected_top1_must_be_a_percentage():
 
 
 def test_patch_applied_and_idempotent():
-    from mmrazor.engine import SingleTeacherDistillValLoop
     from mmrazor.models import SingleTeacherDistill
-    assert {'teacher_val_cache', 'teacher_expected_top1',
-            'teacher_check'} <= set(compat.APPLIED)
-    before = (SingleTeacherDistillValLoop.__init__,
-              SingleTeacherDistillValLoop.run, SingleTeacherDistill.__init__,
-              Runner.train)
+    assert {'teacher_expected_top1', 'teacher_check'} <= set(compat.APPLIED)
+    before = (SingleTeacherDistill.__init__, Runner.train)
     compat.patch_teacher_evaluation()
     compat.apply_all()
-    assert before == (SingleTeacherDistillValLoop.__init__,
-                      SingleTeacherDistillValLoop.run,
-                      SingleTeacherDistill.__init__, Runner.train)
+    assert before == (SingleTeacherDistill.__init__, Runner.train)
+
+
+def test_configs_name_the_loop_and_mmrazor_keeps_its_own(fmnist, tmp_path):
+    """relkd_mm's distillation configs name TeacherCachedDistillValLoop;
+    MMRazor's SingleTeacherDistillValLoop is left as upstream wrote it, so a
+    config that names it evaluates the teacher at every validation."""
+    from mmrazor.engine import SingleTeacherDistillValLoop
+
+    from relkd_mm.engine.loops import TeacherCachedDistillValLoop
+    assert 'teacher_val_cache' not in compat.APPLIED
+    assert SingleTeacherDistillValLoop.run.__module__.startswith('mmrazor.')
+    assert SingleTeacherDistillValLoop.__init__.__module__.startswith(
+        'mmrazor.')
+    cfg = Config.fromfile(osp.join(REPO, KD))
+    assert cfg.val_cfg.type == 'mmrazor.TeacherCachedDistillValLoop'
+    runner, hook, calls = make_runner(
+        fmnist, tmp_path / 'upstream', epochs=2,
+        **{'val_cfg': dict(type='mmrazor.SingleTeacherDistillValLoop')})
+    runner.train()
+    assert type(runner.val_loop) is SingleTeacherDistillValLoop
+    assert not isinstance(runner.val_loop, TeacherCachedDistillValLoop)
+    assert calls == [VAL_BATCH] * 8
 
 
 def test_expected_top1_from_the_metafile(tmp_path):

@@ -1,11 +1,13 @@
 """Time of one validation of a distillation config, with the frozen
-teacher's metrics reused (compat patch 17) and evaluated each time
-(``val_cfg.teacher_cache=False``, upstream MMRazor's behaviour).
+teacher's metrics reused (relkd_mm's ``TeacherCachedDistillValLoop``) and
+evaluated each time (``val_cfg.teacher_cache=False``, upstream MMRazor's
+behaviour).
 
 Each config's model is built from the real config (random weights, no
-teacher checkpoint) and validated by MMRazor's
-``SingleTeacherDistillValLoop`` on synthetic uint8 images of the config's
-size, in batches of the config's ``val_dataloader.batch_size``. Rounds
+teacher checkpoint) and validated by ``TeacherCachedDistillValLoop``
+(MMRazor's ``SingleTeacherDistillValLoop`` subclassed) on synthetic uint8
+images of the config's size, in batches of the config's
+``val_dataloader.batch_size``. Rounds
 alternate the two variants (order rotated per round), so that a change of
 the machine's load hits both; the ratio is the median of the per-round
 ratios (both measured in the same round).
@@ -31,9 +33,9 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.evaluator import Evaluator  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
-from mmrazor.engine import SingleTeacherDistillValLoop  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
+from relkd_mm.engine.loops import TeacherCachedDistillValLoop  # noqa: E402
 from relkd_mm.utils.report import markdown_table  # noqa: E402
 
 #: name -> (config, image size, classes).
@@ -82,7 +84,7 @@ def build_loop(config, size, classes, images, teacher_cache):
     runner = SimpleNamespace(
         model=model, distributed=False, call_hook=lambda *a, **k: None,
         logger=SimpleNamespace(info=lambda *a, **k: None))
-    return SingleTeacherDistillValLoop(runner, loader, evaluator,
+    return TeacherCachedDistillValLoop(runner, loader, evaluator,
                                        teacher_cache=teacher_cache)
 
 

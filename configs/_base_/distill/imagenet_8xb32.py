@@ -19,4 +19,6 @@ model = dict(
 # each step (test_configs/test_find_unused_parameters.py checks it), and
 # DDP's search for unused ones would cost an autograd traversal per step.
 # Reports the student's accuracy and the teacher's (prefixed `teacher.`).
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+# TeacherCachedDistillValLoop (relkd_mm): MMRazor's loop with the frozen
+# teacher evaluated once, not at every validation.
+val_cfg = dict(_delete_=True, type='mmrazor.TeacherCachedDistillValLoop')

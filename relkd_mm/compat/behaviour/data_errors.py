@@ -1,9 +1,7 @@
-"""Data that can not train, reported naming the file, the data set or the
-config key: undecodable images (patch 10), empty or missing data sets (13)
-and images whose channels differ from the model's (14) of
-:mod:`relkd_mm.compat`."""
-import torch
-
+"""Data that can not train, reported naming the file or the data set:
+undecodable images (patch 10) and empty or missing data sets (13) of
+:mod:`relkd_mm.compat`. (Images whose channels differ from the model's are
+:class:`~relkd_mm.engine.hooks.TrainCheckHook`'s to report.)"""
 from ..stack import _mark
 
 
@@ -122,8 +120,16 @@ def patch_dataset_errors():
     _mark('dataset_errors')
 
 
+def _describe(dataset):
+    """``Type(data_root=..., ann_file=..., split=...)`` for the messages
+    (as TrainCheckHook names a data set; compat imports no hook)."""
+    parts = [f'{key}={getattr(dataset, key)!r}'
+             for key in ('data_root', 'ann_file', 'split')
+             if getattr(dataset, key, None)]
+    return f'{type(dataset).__name__}({", ".join(parts)})'
+
+
 def _empty_dataset_error(dataset):
-    from relkd_mm.engine.hooks.train_check_hook import _describe
     indices = getattr(dataset, '_indices', None)
     why = (f'indices={indices!r} keeps none of its samples'
            if indices is not None else 'no sample was found')
@@ -148,89 +154,3 @@ def _missing_folder_error(dataset, exc):
         'test_dataloader) to the folder that holds them, e.g. '
         '--cfg-options train_dataloader.dataset.data_root=/data/imagenet.',
         missing)
-
-
-# ---------------------------------------------------------------------------
-# 14. mmengine: images whose channels differ from the model's fail inside a
-# convolution.
-# ---------------------------------------------------------------------------
-def patch_input_channel_check():
-    """Check the first training batch's channels against each network's
-    first convolution.
-
-    Why: an image with another number of channels than the backbone's
-    ``in_channels`` (grey Fashion-MNIST into an RGB model, RGBA PNGs) fails
-    deep in torch's convolution (``expected input[16, 1, 28, 28] to have 3
-    channels``) with no hint of the config key or of the data. Upstream:
-    none found.
-
-    Fix: ``Runner.train`` registers a one-shot forward pre-hook on the
-    backbone of the model (the student and teacher of a distiller) that
-    compares the batch's channels with the first convolution's
-    ``in_channels`` and raises ``ValueError`` naming both numbers and the
-    config key; it removes itself after the first batch (no cost later).
-    """
-    import functools
-
-    from mmengine.runner import Runner
-    if getattr(Runner.train, '_relkd_mm_channels', False):
-        return
-    original_train = Runner.train
-
-    def train(self):
-        handles = _watch_input_channels(self.model)
-        try:
-            return original_train(self)
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    train = functools.wraps(original_train)(train)
-    train._relkd_mm_channels = True
-    Runner.train = train
-    _mark('input_channel_check')
-
-
-def _watch_input_channels(model):
-    from mmengine.model import is_model_wrapper
-    from torch import nn
-    model = model.module if is_model_wrapper(model) else model
-    networks = [('model', model)]
-    if hasattr(model, 'architecture') and hasattr(model, 'teacher'):
-        networks = [('model.architecture', model.architecture),
-                    ('model.teacher', model.teacher)]
-    handles = []
-    for key, network in networks:
-        backbone = getattr(network, 'backbone', None)
-        if not isinstance(backbone, nn.Module):
-            continue
-        conv = next((m for m in backbone.modules()
-                     if isinstance(m, nn.Conv2d)), None)
-        if conv is None:
-            continue
-        own = []  # this hook's handle: it removes itself after one batch
-        own.append(backbone.register_forward_pre_hook(_channel_hook(
-            f'{key}.backbone', type(backbone).__name__, conv.in_channels,
-            own)))
-        handles += own
-    return handles
-
-
-def _channel_hook(key, name, expected, handles):
-
-    def hook(module, args):
-        x = args[0] if args else None
-        if isinstance(x, torch.Tensor) and x.dim() == 4:
-            if x.shape[1] != expected:
-                raise ValueError(
-                    f'{key} ({name}) takes in_channels={expected}, but the '
-                    f'first batch holds {x.shape[1]} channel(s) per image '
-                    f'(inputs {tuple(x.shape)}). Set {key}.in_channels='
-                    f'{x.shape[1]} to fit the data, or convert the images '
-                    "(e.g. LoadImageFromFile(color_type='grayscale') for "
-                    "1 channel, 'color' for 3), and check the data "
-                    "preprocessor's mean/std (one value per channel).")
-            for handle in handles:  # checked once: no cost afterwards
-                handle.remove()
-
-    return hook

@@ -1,46 +1,24 @@
-"""A frozen teacher evaluated once, and checked against its expected top-1
-before training (patch 17 of :mod:`relkd_mm.compat`; the loop and the hook
-it installs are :mod:`relkd_mm.runner.teacher_eval`)."""
+"""A frozen teacher checked against its expected top-1 before training
+(patch 17 of :mod:`relkd_mm.compat`; the hook it installs is
+:mod:`relkd_mm.runner.teacher_eval`'s)."""
 from ..stack import _mark
 from .config_errors import ConfigValueError, _is_number
 
 
 # ---------------------------------------------------------------------------
-# 17. mmrazor: the frozen teacher evaluated at every validation, a bad
-# teacher found only after training.
+# 17. mmrazor: a bad teacher found only after training.
 # ---------------------------------------------------------------------------
 def patch_teacher_evaluation():
-    """Evaluate a frozen teacher once, and check it before training.
+    """Check a frozen teacher before training.
 
-    Why (a): mmrazor 1.0.0's ``SingleTeacherDistillValLoop`` (every
-    distillation config of relkd_mm uses it) runs the teacher over the
-    whole validation set at every validation, although a frozen teacher's
-    metrics never change: each validation costs a teacher pass on top of
-    the student's (the teacher is the larger network: resnet32x4 vs
-    resnet8x4, ResNet-34 vs ResNet-18; see docs/benchmarks.md). Upstream:
-    none found.
-
-    Why (b): a teacher that loads but is bad (a class-count or label-order
+    Why: a teacher that loads but is bad (a class-count or label-order
     change, a released checkpoint scoring 70.27 instead of the 74.31
     claimed: RepDistiller, MMRazor issue trackers) trains for the whole
     schedule; its accuracy appears only at the first validation, and
-    nothing compares it with what was expected. Upstream: none found.
+    nothing compares it with what was expected. Upstream: none found
+    (mmrazor 1.0.0, mmengine 0.10.7).
 
-    Fix (a): the loop keeps the teacher's metrics of its first evaluation
-    and reuses them (``teacher.accuracy/top1`` is logged at every
-    validation as before) while the teacher's tensors are unchanged (their
-    identities and version counters: an optimizer step, a load or BatchNorm
-    statistics in train mode invalidate it) and the validation dataloader
-    and data set are the same (identity, length). Not when the teacher
-    trains (``model.teacher_trainable``) or with ``val_cfg.teacher_cache=
-    False``. A reused validation draws the random number iterating the
-    dataloader would, so the training that follows is bit-identical to
-    upstream's. Patched in MMRazor's class rather than registered as a
-    relkd_mm loop of the same name: every config and every piece of code
-    that builds ``SingleTeacherDistillValLoop`` gets it, with no
-    registration order to depend on.
-
-    Fix (b): ``SingleTeacherDistill`` (hence ``VRMDistill`` and
+    Fix: ``SingleTeacherDistill`` (hence ``VRMDistill`` and
     ``RefilledDistill``) accepts ``teacher_expected_top1`` (percent, None:
     no check; ``'metafile'``: the top-1 MMPretrain's metafile gives for the
     zoo ``teacher_ckpt``) and ``teacher_top1_margin`` (points, default 1.0).
@@ -50,32 +28,25 @@ def patch_teacher_evaluation():
     raises
     :class:`~relkd_mm.runner.teacher_eval.TeacherAccuracyError` naming the
     expected and measured values, the margin and the keys when it is more
-    than the margin below; the validation loop reuses that evaluation.
+    than the margin below; relkd_mm's validation loop
+    (:class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`) reuses
+    that evaluation.
+
+    Why still a patch: the arguments belong to ``SingleTeacherDistill``,
+    which the KD and RRD configs build directly, and whose ``__init__`` the
+    strict-loading patch (:mod:`relkd_mm.runner.strict_loading_patches`)
+    extends too; both move together to a registered subclass once that
+    patch does. The evaluation of the teacher itself, at every validation,
+    is no patch any more: it is the registered loop above, which relkd_mm's
+    configs name in ``val_cfg``.
     """
     import functools
     import inspect
 
     from mmengine.runner import Runner
-    from mmrazor.engine import SingleTeacherDistillValLoop
     from mmrazor.models import SingleTeacherDistill
 
     from relkd_mm.runner import teacher_eval
-    loop_init = SingleTeacherDistillValLoop.__init__
-    if 'teacher_cache' not in inspect.signature(loop_init).parameters:
-
-        @functools.wraps(loop_init)
-        def __init__(self, runner, dataloader, evaluator, fp16=False,
-                     teacher_cache=True):
-            loop_init(self, runner, dataloader, evaluator, fp16)
-            self.teacher_cache = bool(teacher_cache)
-            self.teacher_evaluations = 0
-
-        __init__.__signature__ = inspect.signature(__init__,
-                                                   follow_wrapped=False)
-        SingleTeacherDistillValLoop.__init__ = __init__
-        SingleTeacherDistillValLoop.run = teacher_eval.run
-        _mark('teacher_val_cache')
-
     init = SingleTeacherDistill.__init__
     signature = inspect.signature(init)
     if 'teacher_expected_top1' not in signature.parameters:
@@ -130,7 +101,8 @@ def patch_teacher_evaluation():
                     self._hooks.remove(hook)
 
         train = functools.wraps(original_train)(train)
-        # functools.wraps copies the flags of patch 14 (data_errors).
+        # functools.wraps copies the flags of an earlier wrapper (the
+        # strict-loading patch's): this one's marks it as well.
         train._relkd_mm_teacher_check = True
         Runner.train = train
         _mark('teacher_check')

@@ -7,6 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmrazor.registry import HOOKS
 
+from relkd_mm.models.interfaces import RelationalLoss
+
 
 def _first_tensor(output):
     while isinstance(output, (tuple, list)):
@@ -30,7 +32,8 @@ class DistillDiagnosticsHook(Hook):
 
     Validation, on the first ``val_batches`` batches: the student and the
     teacher run once more with the distiller's recorders, and every
-    distillation loss that defines ``agreement(**inputs)`` (VRM: mean edge
+    distillation loss that defines ``agreement(**inputs)``
+    (:class:`~relkd_mm.models.interfaces.RelationalLoss`; VRM: mean edge
     discrepancy of each graph; RRD: KL between the similarity
     distributions; REFILLED stage 1: tuple-order agreement and KL; stage 2:
     the classifier's KL, top-1 match and the induced classifier's accuracy)
@@ -147,7 +150,8 @@ class DistillDiagnosticsHook(Hook):
             return
         losses = {name: loss for name, loss in
                   distiller.distill_losses.items()
-                  if callable(getattr(loss, 'agreement', None))}
+                  if isinstance(loss, RelationalLoss)
+                  and loss.reports_agreement()}
         if not losses:
             return
         data = algo.data_preprocessor(data_batch, False)

@@ -3,11 +3,14 @@ config or data set fails in seconds with a message naming the cause, not
 hours later (or never) with a shape error."""
 import logging
 
+import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmrazor.registry import HOOKS
+
+from relkd_mm.models.interfaces import RelationalLoss, views_per_sample
 
 
 @HOOKS.register_module()
@@ -22,27 +25,68 @@ class TrainCheckHook(Hook):
       student's labels (MMRazor's ``SingleTeacherDistill``; ``VRMDistill``
       and ``RefilledDistill`` run it in tensor mode); the first offending
       sample is named;
-    * every memory (a loss with ``memory_rows_per_step``, e.g. ``RRDLoss``)
-      holds at least the rows one step writes (``queue_size`` >=
-      ``batch_size`` x world size, or x 1 with ``per_rank_memory``; x the
-      algorithm's ``num_views``, 2 for ``VRMDistill``, whose recorders see
-      the real and the virtual view of each sample);
+    * every memory (a :class:`~relkd_mm.models.interfaces.RelationalLoss`
+      with a ``memory_size``, e.g. ``RRDLoss``) holds at least the rows one
+      step writes (``memory_rows_per_step``: ``batch_size`` x world size,
+      or x 1 with RRD's ``per_rank_memory``; x the algorithm's
+      ``num_views``, 2 for ``VRMDistill``, whose recorders see the real and
+      the virtual view of each sample);
     * losses that relate the samples of a batch (``relates_batch_samples =
       True``: ``VRMLoss``, ``RefilledTupleLoss``) never get a batch of one
       sample: neither ``batch_size=1`` nor a last batch of 1 without
       ``drop_last``.
 
-    The components declare these needs (class attributes and methods), not
-    the hook by class names: a subclass or a renamed loss is checked too.
+    The components declare these needs through
+    :mod:`relkd_mm.models.interfaces`, not the hook by class names: a
+    subclass or a renamed loss is checked too.
 
     Labels come from ``dataset.get_gt_labels()`` (MMPretrain datasets read
     them from the annotations, without decoding images); a dataset without
     it is not label-checked.
+
+    Also, for every run (training, validation or test):
+
+    * ``before_run`` warns, in the log, about each top-level config key
+      that nothing reads, naming the closest valid key
+      (:func:`~relkd_mm.engine.hooks.config_keys.unknown_config_keys`):
+      MMEngine ignores them silently (``optim_wraper`` trains with the base
+      config's optimizer);
+    * the first batch's images are checked against the first convolution
+      of each backbone (the student's and the teacher's): an image with
+      another number of channels than ``in_channels`` fails deep in torch's
+      convolution with no hint of the config key; here it raises
+      ``ValueError`` naming both numbers and the key. A one-shot forward
+      pre-hook, removed after the first batch (no cost later).
+
+    These are hooks, not patches of MMEngine: a config without this hook
+    (one that does not use relkd_mm's ``default_runtime.py``) gets MMEngine's
+    behaviour.
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self):
+        self._channel_handles = []
+
+    def before_run(self, runner):
+        from .config_keys import unknown_config_keys
+        cfg = getattr(runner, 'cfg', None)
+        if cfg is None:
+            return
+        for message in unknown_config_keys(cfg):
+            runner.logger.warning(message)
+
+    def after_train(self, runner):
+        self._remove_channel_check()
+
+    def _remove_channel_check(self):
+        for handle in self._channel_handles:
+            handle.remove()
+        self._channel_handles = []
+
     def before_train(self, runner):
+        self._remove_channel_check()
+        self._channel_handles = _watch_input_channels(runner.model)
         loader = runner.train_dataloader
         dataset = loader.dataset
         if len(dataset) == 0:
@@ -92,19 +136,20 @@ class TrainCheckHook(Hook):
             return
         world = get_world_size()
         for name, loss in losses.items():
+            if not isinstance(loss, RelationalLoss):
+                continue  # declares nothing to check (MMRazor's losses)
             kind = type(loss).__name__
-            rows_per_step = getattr(loss, 'memory_rows_per_step', None)
-            if rows_per_step is not None:
-                procs = 1 if getattr(loss, 'per_rank_memory', False) \
-                    else world
-                per_step = rows_per_step(batch * rows_per_sample, world)
-                if loss.queue_size < per_step:
+            rows = batch * rows_per_sample
+            per_step = loss.memory_rows_per_step(rows, world)
+            if per_step is not None and loss.memory_size is not None:
+                procs = per_step // rows
+                if loss.memory_size < per_step:
                     views = (f' x {rows_per_sample} views (the algorithm '
                              'records every view of a sample)'
                              if rows_per_sample > 1 else '')
                     raise ValueError(
                         f'TrainCheckHook: loss {name!r} ({kind}) has '
-                        f'queue_size={loss.queue_size}, smaller than the '
+                        f'queue_size={loss.memory_size}, smaller than the '
                         f'{per_step} teacher embeddings written per step '
                         f'(batch_size={batch}{views} x {procs} '
                         'process(es)): each step would overwrite its own '
@@ -112,7 +157,7 @@ class TrainCheckHook(Hook):
                         'or lower the batch size.')
                 _warn_stale_memory(name, loss, loader, rows_per_sample,
                                    world if procs == 1 else 1)
-            if not getattr(loss, 'relates_batch_samples', False):
+            if not loss.relates_batch_samples:
                 continue
             if batch < 2:
                 raise ValueError(
@@ -135,7 +180,7 @@ class TrainCheckHook(Hook):
 def _rows_per_sample(model):
     """Rows each sample adds to a recorder per step: the algorithm's
     declared ``num_views`` (VRMDistill: the real and the virtual view)."""
-    return int(getattr(model, 'num_views', 1))
+    return views_per_sample(model)
 
 
 def _teacher_gets_labels(model):
@@ -166,6 +211,51 @@ def _sample_file(dataset, idx):
     return ''
 
 
+def _watch_input_channels(model):
+    from mmengine.model import is_model_wrapper
+    from torch import nn
+    model = model.module if is_model_wrapper(model) else model
+    networks = [('model', model)]
+    if hasattr(model, 'architecture') and hasattr(model, 'teacher'):
+        networks = [('model.architecture', model.architecture),
+                    ('model.teacher', model.teacher)]
+    handles = []
+    for key, network in networks:
+        backbone = getattr(network, 'backbone', None)
+        if not isinstance(backbone, nn.Module):
+            continue
+        conv = next((m for m in backbone.modules()
+                     if isinstance(m, nn.Conv2d)), None)
+        if conv is None:
+            continue
+        own = []  # this hook's handle: it removes itself after one batch
+        own.append(backbone.register_forward_pre_hook(_channel_hook(
+            f'{key}.backbone', type(backbone).__name__, conv.in_channels,
+            own)))
+        handles += own
+    return handles
+
+
+def _channel_hook(key, name, expected, handles):
+
+    def hook(module, args):
+        x = args[0] if args else None
+        if isinstance(x, torch.Tensor) and x.dim() == 4:
+            if x.shape[1] != expected:
+                raise ValueError(
+                    f'{key} ({name}) takes in_channels={expected}, but the '
+                    f'first batch holds {x.shape[1]} channel(s) per image '
+                    f'(inputs {tuple(x.shape)}). Set {key}.in_channels='
+                    f'{x.shape[1]} to fit the data, or convert the images '
+                    "(e.g. LoadImageFromFile(color_type='grayscale') for "
+                    "1 channel, 'color' for 3), and check the data "
+                    "preprocessor's mean/std (one value per channel).")
+            for handle in handles:  # checked once: no cost afterwards
+                handle.remove()
+
+    return hook
+
+
 def _warn_stale_memory(name, loss, loader, rows_per_sample, ranks_apart):
     """Say when a memory holds more rows than one epoch writes: its oldest
     rows are then earlier views of the very images the batch shows, and
@@ -175,13 +265,13 @@ def _warn_stale_memory(name, loss, loader, rows_per_sample, ranks_apart):
     if dataset is None or not hasattr(dataset, '__len__'):
         return
     per_epoch = len(dataset) * rows_per_sample // ranks_apart
-    if per_epoch and loss.queue_size > per_epoch:
+    if per_epoch and loss.memory_size > per_epoch:
         print_log(
             f'TrainCheckHook: loss {name!r} ({type(loss).__name__}) has '
-            f'queue_size={loss.queue_size}, more than the {per_epoch} '
+            f'queue_size={loss.memory_size}, more than the {per_epoch} '
             f'teacher embeddings one epoch writes ({len(dataset)} training '
             f'samples x {rows_per_sample} view(s)'
             + (f' / {ranks_apart} ranks' if ranks_apart > 1 else '') +
-            f'): {loss.queue_size / per_epoch:.1f} epochs of the same '
+            f'): {loss.memory_size / per_epoch:.1f} epochs of the same '
             'images. Fine if intended; otherwise set queue_size <= '
             f'{per_epoch}.', logger='current', level=logging.WARNING)

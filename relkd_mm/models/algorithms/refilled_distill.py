@@ -3,7 +3,6 @@ from mmrazor.models import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ...utils.deprecation import renamed_argument
 from .teacher import teacher_forward
 
 
@@ -28,9 +27,6 @@ class RefilledDistill(SingleTeacherDistill):
     Args:
         calculate_student_loss (bool): Add the student's task loss.
             Defaults to True.
-        student_ce (bool, optional): The deprecated name of
-            ``calculate_student_loss`` (in :class:`VRMDistill`,
-            ``student_ce`` chooses the views of that loss).
         **kwargs: Arguments of :class:`~mmrazor.models.SingleTeacherDistill`
             except ``teacher_trainable`` and ``teacher_norm_eval``, which
             REFILLED fixes.
@@ -38,21 +34,16 @@ class RefilledDistill(SingleTeacherDistill):
 
     def __init__(self,
                  *args,
-                 calculate_student_loss=None,
-                 student_ce=None,
+                 calculate_student_loss=True,
                  **kwargs):
         for key in ('teacher_trainable', 'teacher_norm_eval'):
             if key in kwargs:
                 raise ValueError(
                     f'RefilledDistill: do not set `{key}`: the teacher is '
                     'always frozen and in eval mode.')
-        calculate_student_loss = renamed_argument(
-            'RefilledDistill', 'student_ce', 'calculate_student_loss',
-            student_ce, calculate_student_loss)
         super().__init__(
             *args,
-            calculate_student_loss=(True if calculate_student_loss is None
-                                    else calculate_student_loss),
+            calculate_student_loss=calculate_student_loss,
             teacher_trainable=False,
             teacher_norm_eval=True,
             **kwargs)

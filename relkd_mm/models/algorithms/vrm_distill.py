@@ -98,7 +98,8 @@ class VRMDistill(SingleTeacherDistill):
     """
 
     #: Rows each sample adds to the recorders per step (the real and the
-    #: virtual view): TrainCheckHook sizes RRD memories with it.
+    #: virtual view), relkd_mm.models.interfaces.MultiViewAlgorithm:
+    #: TrainCheckHook sizes RRD memories with it.
     num_views = 2
 
     STUDENT_CE = ('real', 'both')

@@ -2,19 +2,18 @@
 import math
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 
-from ...utils.deprecation import renamed_argument
+from ..interfaces import RelationalLoss
 from .relation import full_precision, kl_divergence, similarity_logits
 
 CENTER_MODES = ('global', 'batch')
 
 
 @MODELS.register_module()
-class RefilledClassifierLoss(nn.Module):
+class RefilledClassifierLoss(RelationalLoss):
     """REFILLED stage 2: distil the classifier induced by teacher centers.
 
     The classes present in the batch, ``C_b`` (ascending), are the columns.
@@ -53,8 +52,6 @@ class RefilledClassifierLoss(nn.Module):
             hub (CVPR code: 1000 and 0.05). Defaults to 0 (constant).
         eps (float): Lower bound of the norms in the L2 normalisation of the
             centers and of the spread of ``u``. Defaults to 1e-12.
-        centers (str, optional): The deprecated name of ``center_mode``
-            (``centers`` is the buffer of the global centers).
     """
 
     def __init__(self,
@@ -66,12 +63,9 @@ class RefilledClassifierLoss(nn.Module):
                  center_mode=None,
                  weighted=False,
                  epoch_decay=0.0,
-                 eps=1e-12,
-                 centers=None):
+                 eps=1e-12):
         super().__init__()
-        center_mode = renamed_argument('RefilledClassifierLoss', 'centers',
-                                       'center_mode', centers,
-                                       center_mode) or 'global'
+        center_mode = center_mode or 'global'
         if center_mode not in CENTER_MODES:
             raise ValueError(
                 f'RefilledClassifierLoss: center_mode={center_mode!r} is not '

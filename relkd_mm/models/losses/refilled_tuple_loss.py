@@ -1,9 +1,9 @@
 """REFILLED stage 1: relationship matching on semi-hard tuples."""
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
+from ..interfaces import RelationalLoss
 from .relation import full_precision, kl_divergence, pairwise_distances
 
 TUPLE_MODES = ('pad', 'min', 'triplet')
@@ -51,7 +51,7 @@ def mine_semihard_tuples(dist, labels, margin):
 
 
 @MODELS.register_module()
-class RefilledTupleLoss(nn.Module):
+class RefilledTupleLoss(RelationalLoss):
     """REFILLED stage 1: match the teacher's comparison levels on tuples.
 
     Both embeddings are L2-normalised. Semi-hard tuples are mined on the

@@ -1,10 +1,10 @@
 """RRD: Relational Representation Distillation (arXiv 2407.12073)."""
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine import dist
 from mmrazor.registry import MODELS
 
+from ..interfaces import RelationalLoss
 from .relation import (full_precision, kl_divergence, similarity_logits,
                        soft_cross_entropy)
 
@@ -18,7 +18,7 @@ RRD_PRESETS = {
 
 
 @MODELS.register_module()
-class RRDLoss(nn.Module):
+class RRDLoss(RelationalLoss):
     """Relational Representation Distillation loss.
 
     With ``z_s``, ``z_t`` the ``(B, embed_dim)`` L2-normalised student and
@@ -121,6 +121,11 @@ class RRDLoss(nn.Module):
                 f'enqueue_first={self.enqueue_first}, '
                 f'per_rank_memory={self.per_rank_memory}, '
                 f'loss_weight={self.loss_weight}')
+
+    @property
+    def memory_size(self):
+        """Rows of the memory (:class:`RelationalLoss`'s declaration)."""
+        return self.queue_size
 
     def memory_rows_per_step(self, rows_per_rank, world_size):
         """Rows written into the memory per training step, for

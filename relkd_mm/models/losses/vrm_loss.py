@@ -1,9 +1,9 @@
 """Virtual Relation Matching loss (Zhang et al., ICCV 2025)."""
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
+from ..interfaces import RelationalLoss
 from .relation import edge_discrepancy, full_precision
 
 
@@ -13,7 +13,7 @@ def _entropy(logits, dim):
 
 
 @MODELS.register_module()
-class VRMLoss(nn.Module):
+class VRMLoss(RelationalLoss):
     r"""Virtual Relation Matching: match the inter-sample and inter-class
     edges of the student's logit graph to the teacher's, and prune the
     unreliable ones.
