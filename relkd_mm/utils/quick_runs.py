@@ -18,7 +18,6 @@ from mmengine.runner import Runner, find_latest_checkpoint
 from mmengine.utils import get_installed_path
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
-from relkd_mm.runner import trust_checkpoint
 from relkd_mm.runner.checkpoint import sha256  # also protocol's
 from relkd_mm.utils.console import quiet_console
 
@@ -187,7 +186,8 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
         teacher_ckpt (str, optional): Set as ``model.teacher_ckpt`` of every
             stage that is a distiller.
         resume (bool): Continue a stage from the last checkpoint found in
-            its work dir (it is this run's own, so it is trusted) and skip
+            its work dir (loaded through the allow-list, as every
+            checkpoint: the work dir may be a copied one) and skip
             stages already finished.
         log_level (str): The runners' log level.
         prepare (callable, optional): ``prepare(cfg)`` edits each loaded
@@ -231,11 +231,12 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
         cfg.log_level = log_level
         previous = last_checkpoint(stage_dir) if resume or test_only \
             else None
+        # Never trusted: the work dir may be copied or shared, and whatever
+        # its last_checkpoint names loads through the allow-list like any
+        # other file (every MMEngine checkpoint does).
         if test_only:
-            trust_checkpoint(previous)  # this run's own checkpoint
             cfg.load_from = previous
         elif previous is not None:
-            trust_checkpoint(previous)  # this run's own checkpoint
             cfg.resume, cfg.load_from = True, previous
         elif k > 0:
             cfg.load_from = last_checkpoint(stage_dirs[k - 1])
