@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.runner import trust_checkpoint  # noqa: E402
+from relkd_mm.runner.work_dir_lock import work_dir_lock  # noqa: E402
 # isort: on
 
 
@@ -132,12 +133,14 @@ def main():
     cfg = merge_args(cfg, args)
     trust_named_checkpoints(args)
 
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        from mmengine.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    # One run per work dir, taken before the runner writes its log there.
+    with work_dir_lock(cfg.work_dir):
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            from mmengine.registry import RUNNERS
+            runner = RUNNERS.build(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -7,6 +7,8 @@ from the previous stage's last checkpoint (``load_from``), and the last
 stage is tested. Nothing here is specific to a method: a method joins the
 quick start and the benchmark by adding its config(s) to :data:`RUNS`.
 """
+import contextlib
+import functools
 import json
 import os.path as osp
 import sys
@@ -19,6 +21,7 @@ from mmengine.utils import get_installed_path
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
 from relkd_mm.runner.checkpoint import sha256  # also protocol's
+from relkd_mm.runner.work_dir_lock import work_dir_lock
 from relkd_mm.utils.console import quiet_console
 
 #: relkd_mm's configs where MMEngine finds them for ``relkd_mm::`` names
@@ -172,6 +175,28 @@ def test_checkpoint(name, cfg_path, checkpoint, work_dir, options,
                 seconds=time.time() - start)
 
 
+#: The work-dir locks of the train_and_test calls running (innermost last).
+_HELD = []
+
+
+def _one_run_per_work_dir(func):
+    """Hold the work dir of each stage (:func:`work_dir_lock`) from the
+    stage's start until ``func`` returns or raises: two runs in one work
+    dir would interleave their logs and checkpoints."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with contextlib.ExitStack() as held:
+            _HELD.append(held)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _HELD.remove(held)
+
+    return wrapper
+
+
+@_one_run_per_work_dir
 def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
                    resume=False, log_level='WARNING', prepare=None,
                    stage_options=None, validate=False, test=True,
@@ -240,6 +265,7 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
             cfg.resume, cfg.load_from = True, previous
         elif k > 0:
             cfg.load_from = last_checkpoint(stage_dirs[k - 1])
+        _HELD[-1].enter_context(work_dir_lock(stage_dir))
         runner = Runner.from_cfg(cfg)
         if progress is not None:
             quiet_console(runner.logger)
