@@ -69,7 +69,8 @@ def parse_args(argv=None):
 
 def _bad_line(path, number, problem):
     return ValueError(
-        f'{path}, line {number}: {problem}. MMEngine writes one JSON object '
+        f'{path}: not MMEngine\'s JSON lines (line {number}: {problem}). '
+        'MMEngine writes one JSON object '
         'a line (training lines with `lr` and `iter`, validation lines '
         'with `step`); the file was edited, cut short or written by '
         'another tool: fix or delete that line.')

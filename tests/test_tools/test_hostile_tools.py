@@ -104,7 +104,8 @@ def test_plot_curves_names_the_file_and_line(tmp_path, line, said):
     with pytest.raises(ValueError) as info:
         plot_curves.Run(run)
     msg = str(info.value)
-    assert f'{path}, line 2' in msg and said in msg
+    assert f"{path}: not MMEngine's JSON lines (line 2: " in msg
+    assert said in msg
     assert 'fix or delete that line' in msg
 
 
