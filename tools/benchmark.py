@@ -49,12 +49,12 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import MMLogger, print_log  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.console import RunProgress  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 from relkd_mm.utils.quick_runs import (  # noqa: E402
     RUNS, TEACHER, Method, budget_options, check_fashion_mnist, config_paths,
     last_checkpoint, missing_configs, train_and_test)

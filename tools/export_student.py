@@ -24,7 +24,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
@@ -32,6 +32,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
 from relkd_mm.runner.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.utils import register_all_modules  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 PREFIX = 'architecture.'

@@ -8,8 +8,10 @@ import sys
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 

@@ -48,6 +48,7 @@ from relkd_mm.runner.strict_loading_patches import (
     patch_strict_checkpoint_loading)
 from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
 from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
+                                      check_config_values,
                                       patch_cfg_path_errors,
                                       patch_registry_argument_errors,
                                       patch_unknown_config_keys,
@@ -112,6 +113,7 @@ __all__ = ['APPLIED', 'apply_all', 'patch_torchvision_fake_kernels',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
            'patch_dataset_errors', 'patch_input_channel_check',
            'patch_unknown_config_keys', 'unknown_config_keys',
+           'check_config_values',
            'patch_crd_loss_weight', 'patch_teacher_evaluation',
            'patch_load_state_dict_logger',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',

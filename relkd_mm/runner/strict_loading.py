@@ -111,6 +111,22 @@ def _value_problem(value):
     return None
 
 
+def _statistics_problem(key, value):
+    """A BatchNorm ``running_var`` with a negative entry: the layer divides
+    by its square root, so every output is NaN, and the loss hook could
+    only blame the learning rate or the temperature."""
+    if not key.endswith('running_var') or \
+            not isinstance(value, torch.Tensor) or \
+            not value.is_floating_point():
+        return None
+    negative = int((value < 0).sum())
+    if not negative:
+        return None
+    return (f'a BatchNorm running_var with {negative} negative value(s)',
+            'a variance is never negative, so the layer\'s outputs would be '
+            'NaN: the checkpoint is corrupt; use another one')
+
+
 def _type_problem(value, target):
     """Why ``value`` can not be loaded into the tensor ``target`` (None if
     it can): load_state_dict skips a non-tensor with only a warning under
@@ -144,7 +160,8 @@ def compare(model, state_dict):
     wrong_type = []
     for key, value in state_dict.items():
         if key in expected:
-            problem = _type_problem(value, expected[key])
+            problem = _type_problem(value, expected[key]) or \
+                _statistics_problem(key, value)
             if isinstance(problem, tuple):  # a tensor without usable values
                 wrong_type.append((key, *problem))
             elif problem is not None:
