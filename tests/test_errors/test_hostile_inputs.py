@@ -94,7 +94,8 @@ def test_resume_after_the_training_set_changed_names_the_data(fmnist,
     work = tmp_path / 'work'
     train(STUDENT, work, options=fmnist_options(fmnist, 1))  # 2 it/epoch
     with pytest.raises(ResumeConfigError) as info:
-        train(STUDENT, work, '--resume', options=fmnist_options(fmnist, 2) +
+        train(STUDENT, work, '--resume',
+              options=fmnist_options(fmnist, 2) +
               ['train_dataloader.dataset.indices=16'])  # 1 it/epoch
     msg = str(info.value)
     assert msg.index('the training data changed') < msg.index('T_max')

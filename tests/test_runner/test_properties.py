@@ -23,21 +23,19 @@ import collections
 import io
 import os.path as osp
 
+import hypothesis
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mmrazor.registry import MODELS
 
-hypothesis = pytest.importorskip('hypothesis')
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from relkd_mm.compat import ConfigValueError, check_config_values  # noqa
-from relkd_mm.compat.behaviour.config_errors import DOCUMENTED_KEYS  # noqa
-from relkd_mm.runner import checkpoint as ckpt_module  # noqa: E402
-from relkd_mm.runner import UnsafeCheckpointError  # noqa: E402
-from relkd_mm.runner.strict_loading import CheckpointMismatchError  # noqa
-from tests.test_runner.test_strict_loading import (classifier,  # noqa: E402
-                                                   runner_for)
+from relkd_mm.compat import ConfigValueError, check_config_values
+from relkd_mm.compat.behaviour.config_errors import DOCUMENTED_KEYS
+from relkd_mm.runner import UnsafeCheckpointError
+from relkd_mm.runner import checkpoint as ckpt_module
+from relkd_mm.runner.strict_loading import CheckpointMismatchError
+from tests.test_runner.test_strict_loading import classifier, runner_for
 
 #: Examples per property; each stays a few seconds on one core.
 PICKLE_EXAMPLES = 150
