@@ -88,8 +88,8 @@ def test_cfg_options_that_can_not_work_are_named(option, said):
     assert 'RecursionError' not in proc.stderr
 
 
-def test_resume_after_the_training_set_changed_names_the_data(fmnist,
-                                                               tmp_path):
+def test_resume_after_the_training_set_changed_names_the_data(
+        fmnist, tmp_path):
     """The message blamed T_max (16 against 32 iterations)."""
     work = tmp_path / 'work'
     train(STUDENT, work, options=fmnist_options(fmnist, 1))  # 2 it/epoch
