@@ -186,14 +186,21 @@ BENIGN = {
 
 @pytest.fixture(scope='module')
 def target(tmp_path_factory):
+    from mmengine.registry import DefaultScope
     tmp = tmp_path_factory.mktemp('state')
     torch.manual_seed(1)
     model = MODELS.build(classifier())
     source = {k: v.clone() for k, v in model.state_dict().items()}
-    return dict(runner=runner_for(model, tmp), model=model, source=source,
-                tmp=tmp,
-                floating=sorted(k for k, v in source.items()
-                                if v.is_floating_point()))
+    scopes = set(DefaultScope._instance_dict)
+    runner = runner_for(model, tmp)
+    yield dict(runner=runner, model=model, source=source, tmp=tmp,
+               floating=sorted(k for k, v in source.items()
+                               if v.is_floating_point()))
+    # The runner made its default scope current; a module-scoped fixture
+    # runs outside conftest's per-test guard, so drop it here (as
+    # tests/train_utils.py's train does).
+    for name in set(DefaultScope._instance_dict) - scopes:
+        del DefaultScope._instance_dict[name]
 
 
 @st.composite
