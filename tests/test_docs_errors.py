@@ -42,6 +42,33 @@ REQUIRED = [
     'test_tools/test_tool_errors.py::test_train_refilled_stage_two_with_a_comma_in_the_work_dir',  # noqa: E501
     'test_tools/test_tool_errors.py::test_deploy_a_distillation_config_says_export_the_student',  # noqa: E501
     'test_tools/test_tool_errors.py::test_missing_cfg_path_names_the_path_as_written',  # noqa: E501
+    # Reliability III (issue 19): the BAD cases ...
+    'test_runner/test_hostile_checkpoints.py::test_planted_last_checkpoint_in_train_and_test_runs_nothing',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_train_refilled_resume_of_a_copied_work_dir_runs_nothing',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_benchmark_resume_of_a_planted_checkpoint_runs_nothing',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_values_a_copy_can_not_take_fail_the_strict_check',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_lenient_load_from_of_a_meta_teacher_is_no_loaded_teacher',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_load_from_does_not_replace_the_configured_teacher',  # noqa: E501
+    'test_runner/test_work_dir_lock.py::test_second_run_in_a_work_dir_in_use_is_refused',  # noqa: E501
+    'test_runner/test_work_dir_lock.py::test_lock_of_a_killed_run_does_not_block',  # noqa: E501
+    'test_tools/test_hostile_tools.py::test_benchmark_seeds_are_checked_before_any_run',  # noqa: E501
+    'test_tools/test_hostile_tools.py::test_export_does_not_overwrite_its_checkpoint',  # noqa: E501
+    'test_tools/test_hostile_tools.py::test_export_does_not_overwrite_its_config',  # noqa: E501
+    # ... the WEAK ones ...
+    'test_errors/test_hostile_inputs.py::test_negative_running_var_in_a_teacher_is_named_at_load',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_batch_size_as_a_string_is_named_before_the_run',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_a_word_for_a_number_is_named_at_build',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_cfg_options_that_can_not_work_are_named',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_student_only_checkpoint_without_its_record_names_the_fix',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_resume_after_the_training_set_changed_names_the_data',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_rrd_memory_that_can_not_be_made_is_named',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_multiview_with_a_count_per_pipeline_missing_is_named',  # noqa: E501
+    'test_errors/test_hostile_inputs.py::test_zero_std_is_named_at_build',
+    'test_tools/test_hostile_tools.py::test_plot_curves_names_the_file_and_line',  # noqa: E501
+    # ... and the property tests.
+    'test_runner/test_properties.py::test_generated_pickles_never_run_code',  # noqa: E501
+    'test_runner/test_properties.py::test_generated_state_dicts_never_load_silently',  # noqa: E501
+    'test_runner/test_properties.py::test_wrong_config_values_fail_naming_the_key',  # noqa: E501
 ]
 
 

@@ -49,12 +49,12 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import MMLogger, print_log  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.console import RunProgress  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 from relkd_mm.utils.quick_runs import (  # noqa: E402
     RUNS, TEACHER, Method, budget_options, check_fashion_mnist, config_paths,
     last_checkpoint, missing_configs, train_and_test)
@@ -187,6 +187,23 @@ def parse_args(argv=None):
     if args.dataset != 'fashion-mnist' and not args.config:
         parser.error(f'--dataset {args.dataset} needs the methods\' configs: '
                      'pass --config NAME=CONFIG for each method.')
+    bad = [s for s in args.seeds if not 0 <= s < 2**32]
+    if bad:
+        # Checked here, before any folder is made: numpy and MMEngine take
+        # seeds in [0, 2**32).
+        parser.error(f'--seeds {" ".join(map(str, args.seeds))}: '
+                     f'{", ".join(map(str, bad))} outside [0, 2**32): pass '
+                     'seeds such as --seeds 0 1 2.')
+    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if repeated:
+        # A repeated seed reruns the same run: n and the std would be made
+        # up (seeds 0 0 reported "seeds 2, +- 0.00").
+        parser.error(f'--seeds {" ".join(map(str, args.seeds))}: seed(s) '
+                     f'{", ".join(map(str, repeated))} given twice; each '
+                     'seed is one run, and a repeated one would count the '
+                     'same run twice in the mean and std. Pass distinct '
+                     'seeds, e.g. --seeds '
+                     f'{" ".join(map(str, sorted(set(args.seeds))))}.')
     if args.config and args.methods:
         parser.error('--methods selects Fashion-MNIST rows; with --config '
                      'list exactly the methods you want instead.')

@@ -24,7 +24,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
@@ -32,6 +32,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
 from relkd_mm.runner.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.utils import register_all_modules  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 PREFIX = 'architecture.'
@@ -193,8 +194,37 @@ def plain_meta(meta):
     return out
 
 
+def _same_file(a, b):
+    if osp.exists(a) and osp.exists(b):
+        return osp.samefile(a, b)
+    return osp.realpath(a) == osp.realpath(b)
+
+
+def refuse_overwriting_inputs(outputs, inputs):
+    """Raise before anything is read or written when an output file is one
+    of the inputs (``OUT_DIR`` the run's folder and ``--name`` the
+    checkpoint's stem): the distillation checkpoint (its optimizer state,
+    hence ``--resume``) or the source config would be replaced by the
+    export."""
+    for out in outputs:
+        for source in inputs:
+            if _same_file(out, source):
+                raise FileExistsError(
+                    f'tools/export_student.py would overwrite its own input '
+                    f'{source} with the exported {osp.basename(out)} '
+                    '(OUT_DIR and --name name the input file): the '
+                    'distillation checkpoint or config would be lost. Pass '
+                    'another OUT_DIR or --name, e.g. --name '
+                    f'{osp.splitext(osp.basename(out))[0]}_student.')
+
+
 def export(config, checkpoint, out_dir, name=None, cfg_options=None):
     """Write ``out_dir/name.py`` and ``out_dir/name.pth``; return both."""
+    name = name or osp.splitext(osp.basename(config))[0] + '_student'
+    cfg_out = osp.join(out_dir, name + '.py')
+    ckpt_out = osp.join(out_dir, name + '.pth')
+    refuse_overwriting_inputs(
+        {cfg_out: config, ckpt_out: checkpoint}, [config, checkpoint])
     register_all_modules(False)
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -204,10 +234,7 @@ def export(config, checkpoint, out_dir, name=None, cfg_options=None):
     state_dict = student_state_dict(ckpt, checkpoint)
     check_strict(model_cfg, state_dict, checkpoint)
 
-    name = name or osp.splitext(osp.basename(config))[0] + '_student'
     os.makedirs(out_dir, exist_ok=True)
-    cfg_out = osp.join(out_dir, name + '.py')
-    ckpt_out = osp.join(out_dir, name + '.pth')
     text = standalone_config(cfg, model_cfg).pretty_text
     with open(cfg_out, 'w') as f:
         f.write(f'# The student of {osp.basename(config)}, exported by '

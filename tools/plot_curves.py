@@ -34,7 +34,6 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Before any mm* import: relkd_mm applies the compat patches.
 import relkd_mm  # noqa: E402,F401 isort:skip
-from mmpretrain.utils import load_json_log  # noqa: E402
 
 TRAIN_LOG = re.compile(r'Epoch\(train\)\s*\[\d+\]\[\s*\d+/(\d+)\]')
 DEFAULT_METRIC = 'accuracy/top1'
@@ -68,6 +67,69 @@ def parse_args(argv=None):
     return args
 
 
+def _bad_line(path, number, problem):
+    return ValueError(
+        f'{path}: not MMEngine\'s JSON lines (line {number}: {problem}). '
+        'MMEngine writes one JSON object '
+        'a line (training lines with `lr` and `iter`, validation lines '
+        'with `step`); the file was edited, cut short or written by '
+        'another tool: fix or delete that line.')
+
+
+def load_scalars(path):
+    """``{'train': [...], 'val': [...]}`` of a ``scalars.json``, as
+    ``mmpretrain.utils.load_json_log`` reads it (training lines are those
+    with ``lr``), each line checked: a JSON object, ``iter`` (training) or
+    ``step`` (validation) an integer, every other value a number. A line
+    that is not is named with its file and number (the reader's KeyError
+    or TypeError named neither, and a string value was drawn as a
+    category). Non-finite values (a diverged run) are kept, and said:
+    matplotlib leaves them out of the curve."""
+    import math
+    log = dict(train=[], val=[])
+    non_finite = {}
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                line = json.loads(text)
+            except json.JSONDecodeError as exc:
+                # A run killed while writing leaves a partial last line.
+                raise _bad_line(path, number,
+                                f'not JSON ({exc})') from None
+            if not isinstance(line, dict):
+                raise _bad_line(path, number, 'a JSON '
+                                f'{type(line).__name__}, not an object')
+            mode = 'train' if 'lr' in line else 'val'
+            step = 'iter' if mode == 'train' else 'step'
+            if not isinstance(line.get(step), int) or \
+                    isinstance(line.get(step), bool):
+                kind = 'training' if mode == 'train' else 'validation'
+                raise _bad_line(
+                    path, number, f'a {kind} line without an integer '
+                    f'`{step}` (got {line.get(step)!r})')
+            for key, value in line.items():
+                if isinstance(value, bool) or \
+                        not isinstance(value, (int, float)):
+                    raise _bad_line(path, number, f'`{key}` is {value!r}, '
+                                    'not a number')
+                if not math.isfinite(value):
+                    non_finite.setdefault(key, []).append(line[step])
+            log[mode].append(line)
+    for key, steps in non_finite.items():
+        print(f'plot_curves: {path}: `{key}` is NaN or inf at {len(steps)} '
+              f'point(s) ({step_list(steps)}); the curve leaves them out '
+              '(the run diverged there).', file=sys.stderr)
+    return log
+
+
+def step_list(steps, shown=5):
+    more = len(steps) - shown
+    return 'iter/step ' + ', '.join(map(str, steps[:shown])) + (
+        f', ... ({more} more)' if more > 0 else '')
+
+
 class Run:
     """The merged scalars of one work_dir."""
 
@@ -84,12 +146,7 @@ class Run:
         train, val = {}, {}
         self.by_epoch = False
         for path in files:
-            try:
-                log = load_json_log(path)
-            except json.JSONDecodeError as exc:
-                # A run killed while writing leaves a partial last line.
-                raise ValueError(f'{path}: not MMEngine\'s JSON lines '
-                                 f'({exc}).') from None
+            log = load_scalars(path)
             for line in log['train']:
                 train[int(line['iter'])] = line
                 self.by_epoch |= 'epoch' in line

@@ -8,8 +8,12 @@ import sys
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+from relkd_mm.runner.config_values import \
+    check_config_values  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 
@@ -63,6 +67,7 @@ def main():
             dict(type='DumpResults', out_file_path=args.out)
         ]
 
+    check_config_values(cfg)  # a wrong type fails naming its key
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     return metrics

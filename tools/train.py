@@ -9,10 +9,14 @@ import sys
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.runner import trust_checkpoint  # noqa: E402
+from relkd_mm.runner.config_values import \
+    check_config_values  # noqa: E402
+from relkd_mm.runner.work_dir_lock import work_dir_lock  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 
@@ -130,14 +134,18 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    # Before the runner writes anything: a wrong type fails naming its key.
+    check_config_values(cfg)
     trust_named_checkpoints(args)
 
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        from mmengine.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    # One run per work dir, taken before the runner writes its log there.
+    with work_dir_lock(cfg.work_dir):
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            from mmengine.registry import RUNNERS
+            runner = RUNNERS.build(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -21,9 +21,9 @@ import sys
 # relkd_mm first: its compat patches must precede every mm* import.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
-from mmengine.config import DictAction  # noqa: E402
 
 from relkd_mm.utils.quick_runs import train_and_test  # noqa: E402
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 

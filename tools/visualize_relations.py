@@ -51,7 +51,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from relkd_mm.models.algorithms import teacher_forward  # noqa: E402
@@ -64,6 +64,7 @@ from relkd_mm.runner.strict_loading import (  # noqa: E402
     load_strictly, state_dict_of)
 from relkd_mm.runner.teacher_checkpoint import (  # noqa: E402
     omitted_teacher, restore_teacher)
+from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
 
 METHODS = ((VRMLoss, 'vrm'), (RRDLoss, 'rrd'),

@@ -51,7 +51,8 @@ package at module level.
 """
 from relkd_mm.runner.resume_checks import ResumeConfigError
 from relkd_mm.runner.strict_loading_patches import (
-    NonFiniteTeacherError, RandomTeacherError, patch_strict_checkpoint_loading)
+    NonFiniteTeacherError, RandomTeacherError, TeacherConflictError,
+    patch_strict_checkpoint_loading)
 from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
 from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
                                       patch_cfg_path_errors,
@@ -206,4 +207,4 @@ __all__ = ['APPLIED', 'PATCHED_ATTRIBUTES', 'apply_all',
            'patch_load_state_dict_logger',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
            'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
-           'NonFiniteTeacherError']
+           'NonFiniteTeacherError', 'TeacherConflictError']

@@ -47,6 +47,7 @@ def _check_resume_matches_config(runner, checkpoint, filename):
                 f'(hyperparameters {sorted(ours)}), but the checkpoint\'s '
                 f'optimizer state has {sorted(theirs)}: it was written by '
                 'another optimizer type, whose state this one can not use')
+    data_changed = _iterations_per_epoch_changed(runner, checkpoint)
     schedulers = getattr(runner, 'param_schedulers', None)
     saved = checkpoint.get('param_schedulers')
     if isinstance(schedulers, list) and isinstance(saved, list) and \
@@ -70,6 +71,12 @@ def _check_resume_matches_config(runner, checkpoint, filename):
             if differ:
                 unit = ' (steps are iterations: convert_to_iter_based)' \
                     if not ours.get('by_epoch', True) else ''
+                if unit and data_changed:
+                    # The schedule's steps are iterations, so a training
+                    # set of another size changes them: name the data,
+                    # not T_max.
+                    problems.insert(0, data_changed)
+                    data_changed = None
                 problems.append(
                     f'param_scheduler[{i}] '
                     f'({type(scheduler).__name__}){unit} differs: '
@@ -82,6 +89,34 @@ def _check_resume_matches_config(runner, checkpoint, filename):
             f'resume from {filename!r}: ' + '; '.join(problems) + '. '
             + _FIX.format(filename))
     runner._relkd_mm_resume_ends = ends
+
+
+def _iterations_per_epoch_changed(runner, checkpoint):
+    """A sentence when the training set now gives another number of
+    iterations per epoch than the checkpoint's run had (its ``meta``:
+    ``iter`` iterations in ``epoch`` epochs), else None."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    # Runner.train builds the loop (and its dataloader) before it resumes.
+    loader = getattr(getattr(runner, '_train_loop', None), 'dataloader',
+                     None)
+    if not isinstance(meta, dict) or not hasattr(loader, '__len__'):
+        return None
+    epoch, iters = meta.get('epoch'), meta.get('iter')
+    if not isinstance(epoch, int) or not isinstance(iters, int) or \
+            epoch < 1 or iters % epoch:
+        return None
+    try:
+        now = len(loader)
+    except TypeError:
+        return None
+    then = iters // epoch
+    if now == then:
+        return None
+    return (f'the training data changed: it now gives {now} iterations per '
+            f'epoch, the checkpoint\'s run had {then} ({iters} iterations '
+            f'in {epoch} epoch(s)); train_dataloader.dataset (its files, '
+            'indices or subset) or train_dataloader.batch_size differs. The '
+            'schedule counts iterations, so it would differ too')
 
 
 def _extend_resumed_schedules(runner):

@@ -17,7 +17,14 @@ rules, patch 6 of :mod:`relkd_mm.compat`):
 * ``--resume``: every key must match, the losses' memories included.
 * every value must be a tensor of a dtype the model's tensor can take (a
   floating one for floating weights): numpy arrays, strings or int64
-  tensors of the right shapes are refused, not skipped.
+  tensors of the right shapes are refused, not skipped. It must hold values
+  the copy can take: dense (strided), not quantized, not on the ``meta``
+  device (no values at all), a plain tensor (no subclass) and, if floating,
+  finite. MMEngine's non-strict copy swallows the errors of such values and
+  the model keeps its random weights.
+* after the copy, every loaded tensor must equal the file's
+  (:func:`verify_copied`): a copy that failed is named, never logged as
+  "loaded".
 * ``init_cfg=dict(type='Pretrained', ...)``: every key of the module (under
   ``prefix`` if given) must match; opt out with ``strict=False`` in that
   dict.
@@ -74,6 +81,52 @@ def state_dict_of(checkpoint, revise_keys=((r'^module\.', ''), )):
     return state
 
 
+def _value_problem(value):
+    """``(what the value is, the fix)`` when the tensor ``value`` holds no
+    values a copy can take, or None. Checked before the dtype: a meta,
+    sparse or quantized tensor has the right shape and may have the right
+    dtype, and MMEngine's non-strict copy only logs the failure."""
+    if type(value) not in (torch.Tensor, torch.nn.Parameter):
+        kind = type(value)
+        return (f'a {kind.__module__}.{kind.__qualname__} (a tensor '
+                'subclass)', 'save plain tensors (torch.Tensor)')
+    if value.is_meta:
+        return ('a tensor on the meta device',
+                'it holds no values (a model built on the meta device was '
+                'saved): save the real weights')
+    if value.layout != torch.strided:
+        return (f'a {str(value.layout).replace("torch.", "")} tensor',
+                'the model needs a dense tensor: convert it with '
+                '.to_dense()')
+    if value.is_quantized:
+        return (f'a quantized {value.dtype} tensor',
+                'dequantize it with .dequantize(), or load it into a '
+                'quantized model')
+    if value.is_floating_point() or value.is_complex():
+        bad = value.numel() - int(torch.isfinite(value).sum())
+        if bad:
+            return (f'a tensor holding {bad} NaN or inf value(s)',
+                    'the checkpoint is corrupt or comes from a run that '
+                    'diverged: use another checkpoint')
+    return None
+
+
+def _statistics_problem(key, value):
+    """A BatchNorm ``running_var`` with a negative entry: the layer divides
+    by its square root, so every output is NaN, and the loss hook could
+    only blame the learning rate or the temperature."""
+    if not key.endswith('running_var') or \
+            not isinstance(value, torch.Tensor) or \
+            not value.is_floating_point():
+        return None
+    negative = int((value < 0).sum())
+    if not negative:
+        return None
+    return (f'a BatchNorm running_var with {negative} negative value(s)',
+            'a variance is never negative, so the layer\'s outputs would be '
+            'NaN: the checkpoint is corrupt; use another one')
+
+
 def _type_problem(value, target):
     """Why ``value`` can not be loaded into the tensor ``target`` (None if
     it can): load_state_dict skips a non-tensor with only a warning under
@@ -82,6 +135,9 @@ def _type_problem(value, target):
         kind = type(value)
         return f'{kind.__module__}.{kind.__qualname__}'.replace(
             'builtins.', '')
+    problem = _value_problem(value)
+    if problem is not None:
+        return problem
     if target.is_floating_point() or target.is_complex():
         if not (value.is_floating_point() or value.is_complex()) or \
                 not torch.can_cast(value.dtype, target.dtype):
@@ -104,8 +160,11 @@ def compare(model, state_dict):
     wrong_type = []
     for key, value in state_dict.items():
         if key in expected:
-            problem = _type_problem(value, expected[key])
-            if problem is not None:
+            problem = _type_problem(value, expected[key]) or \
+                _statistics_problem(key, value)
+            if isinstance(problem, tuple):  # a tensor without usable values
+                wrong_type.append((key, *problem))
+            elif problem is not None:
                 wrong_type.append((key, problem, expected[key].dtype))
     return missing, unexpected, mismatched, wrong_type
 
@@ -133,12 +192,85 @@ def describe(missing, unexpected, mismatched, wrong_type=()):
         ]))
     if wrong_type:
         parts.append(f'not loadable ({len(wrong_type)}): ' + listed([
+            f'{k} is {got}: {need}' if isinstance(need, str) else
             f'{k} is {got}, the model needs a '
             f'{"floating " if need.is_floating_point else ""}tensor '
             f'(castable to {need})'
             for k, got, need in wrong_type
         ]))
     return '; '.join(parts)
+
+
+#: The prefix of a distiller's teacher keys.
+TEACHER_PREFIX = 'teacher.'
+
+
+def _student_only_hint(missing, model):
+    """Why every key missing is the teacher's, when it is: a student-only
+    checkpoint (TeacherCheckpointHook) whose ``meta['teacher_ckpt']``
+    record was lost, so the teacher could not be rebuilt."""
+    teacher = getattr(model, 'teacher', None)
+    if not missing or teacher is None or \
+            not all(k.startswith(TEACHER_PREFIX) for k in missing):
+        return ''
+    return (f' The {len(missing)} missing keys are all the teacher\'s: the '
+            'file looks like a student-only checkpoint (TeacherCheckpointHook '
+            'leaves the frozen teacher out and records its file in '
+            "meta['teacher_ckpt']) whose record was lost, so the teacher "
+            'can not be rebuilt from it. Start a new run from its student '
+            'with the teacher it was trained with: `--cfg-options '
+            'model.teacher_ckpt=TEACHER.pth load_from=CHECKPOINT '
+            'load_from_strict=False` (without --resume); the teacher is '
+            "then teacher_ckpt's.")
+
+
+def _same_values(a, b):
+    """Whether tensor ``a`` (the model's, after the copy) holds ``b`` (the
+    file's) as the copy would have cast it; NaN equals NaN."""
+    b = b.to(dtype=a.dtype, device=a.device)
+    if a.is_floating_point() or a.is_complex():
+        return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
+    return torch.equal(a, b)
+
+
+def copied(model, state_dict, keys=None):
+    """``(copied, not_copied)``: the keys of ``state_dict`` (or ``keys``)
+    whose tensor in ``model`` holds the file's values after a load, and
+    those whose copy failed silently. Keys absent from either side, of
+    another shape or of a value that does not fit (:func:`compare` reports
+    those) are in neither list."""
+    expected = model.state_dict()
+    good, bad = [], []
+    for key in (state_dict if keys is None else keys):
+        value, target = state_dict.get(key), expected.get(key)
+        if target is None or not isinstance(value, torch.Tensor) or \
+                tuple(value.shape) != tuple(target.shape) or \
+                _type_problem(value, target) is not None:
+            continue
+        (good if _same_values(target, value) else bad).append(key)
+    return good, bad
+
+
+def not_copied(model, state_dict, keys=None):
+    """The keys whose copy failed silently (see :func:`copied`)."""
+    return copied(model, state_dict, keys)[1]
+
+
+def verify_copied(model, state_dict, source, what, keys=None):
+    """Raise :class:`CheckpointMismatchError` naming the tensors the load
+    did not copy: MMEngine's ``load_state_dict(strict=False)`` logs a
+    failed ``copy_`` and goes on with the model's random values."""
+    bad = not_copied(model, state_dict, keys)
+    if bad:
+        more = len(bad) - SHOWN
+        raise CheckpointMismatchError(
+            f'{what}: {len(bad)} tensor(s) of {source!r} were not copied '
+            f'into the model: {", ".join(bad[:SHOWN])}'
+            + (f', ... ({more} more)' if more > 0 else '') +
+            ': after the load the model holds other values than the file. '
+            'The file holds values the copy could not take; re-save it '
+            'with plain dense tensors.',
+            wrong_type=[(k, 'not copied', 'the copy failed') for k in bad])
 
 
 def check(model, state_dict, source, what, fix, lenient_prefixes=(),
@@ -181,7 +313,7 @@ def check(model, state_dict, source, what, fix, lenient_prefixes=(),
             f'{describe(*strict)}. Check that the config builds the '
             'architecture the checkpoint was trained with (and, for a '
             'distillation checkpoint, extract the student or teacher '
-            f'first). {fix}', *strict)
+            f'first). {fix}{_student_only_hint(strict[0], model)}', *strict)
     return describe(*loose)
 
 
@@ -191,3 +323,4 @@ def load_strictly(model, state_dict, source, what, fix, target=None):
     error and one message format with the runner's."""
     check(model, state_dict, source, what, fix, target=target)
     model.load_state_dict(state_dict, strict=True)
+    verify_copied(model, state_dict, source, what)

@@ -175,6 +175,8 @@ def _load_teacher(teacher, filename, strict):
     from relkd_mm.runner import strict_loading
     checkpoint = _load_checkpoint(filename, map_location='cpu')
     state = strict_loading.state_dict_of(checkpoint)
+    # Named as the teacher's NaN before the strict check names the keys.
+    _check_state_finite(teacher, state, '', f'teacher_ckpt={filename!r}')
     if strict:
         strict_loading.check(
             teacher, state, filename, 'teacher_ckpt',
@@ -188,6 +190,9 @@ def _load_teacher(teacher, filename, strict):
                       f'(teacher_ckpt_strict=False): {diff}',
                       logger='current', level=30)
     _load_checkpoint_to_model(teacher, checkpoint, strict=False)
+    # "loaded" only when the teacher holds the file's tensors: a copy that
+    # failed (MMEngine logs it and goes on) is an error naming them.
+    strict_loading.verify_copied(teacher, state, filename, 'teacher_ckpt')
     _check_teacher_finite(teacher, f'teacher_ckpt={filename!r}')
     print_log(f'teacher_ckpt: loaded {filename}', logger='current')
 
@@ -195,6 +200,27 @@ def _load_teacher(teacher, filename, strict):
 class NonFiniteTeacherError(ValueError):
     """A teacher's weights hold NaN or inf: its outputs can not be
     finite."""
+
+
+def _check_state_finite(teacher, state, prefix, source):
+    """:class:`NonFiniteTeacherError` when the teacher's entries of the
+    loaded ``state`` (keys ``prefix + key``) hold NaN or inf: named as the
+    teacher's, before the strict check would list them as values."""
+    keys = [prefix + k for k, v in teacher.state_dict().items()
+            if v.is_floating_point()]
+    values = [(k, state[k]) for k in keys
+              if isinstance(state.get(k), torch.Tensor)
+              and state[k].is_floating_point() and not state[k].is_meta
+              and state[k].layout == torch.strided]
+    bad = [k[len(prefix):] for k, v in values
+           if not bool(torch.isfinite(v).all())]
+    if bad:
+        raise NonFiniteTeacherError(
+            f'the teacher loaded from {source} holds NaN or inf in '
+            f'{len(bad)} of its {len(keys)} tensors (e.g. '
+            f'{", ".join(bad[:3])}): its outputs are not finite, so neither '
+            'is any distillation loss. The checkpoint is corrupt or comes '
+            'from a run that diverged: use another teacher checkpoint.')
 
 
 def _check_teacher_finite(teacher, source):
@@ -267,11 +293,19 @@ def _patch_runner_strict_loading(runner_cls):
     def checked_to_model(model, checkpoint, strict=False, logger=None,
                          revise_keys=[(r'^module\.', '')]):
         policy = _STRICT_POLICY
+        if policy is not None and 'filename' in policy:
+            checkpoint = _one_teacher(model, checkpoint, policy,
+                                      revise_keys)
         if policy is not None and 'filename' in policy and not strict:
             _check_runner_load(model, checkpoint, policy, revise_keys)
         loaded = original_to_model(model, checkpoint, strict, logger,
                                    revise_keys)
         if policy is not None and 'filename' in policy:
+            from relkd_mm.runner import strict_loading
+            kind = 'resume' if policy.get('resume') else 'load_from'
+            strict_loading.verify_copied(
+                model, strict_loading.state_dict_of(checkpoint, revise_keys),
+                policy['filename'], kind)
             _note_teacher_source(model, checkpoint, policy, revise_keys)
         return loaded
 
@@ -299,15 +333,92 @@ def _patch_runner_strict_loading(runner_cls):
 
 def _note_teacher_source(model, checkpoint, policy, revise_keys):
     """A runner checkpoint that holds every teacher key loaded the teacher
-    (a resume, REFILLED stage 2's load_from of stage 1)."""
+    (a resume, REFILLED stage 2's load_from of stage 1), if the teacher
+    now holds each of the file's tensors: a key whose value could not be
+    copied (a meta or sparse tensor under ``load_from_strict=False``)
+    leaves the teacher random, not loaded."""
     if not hasattr(model, '_teacher_source'):
         return
     from relkd_mm.runner import strict_loading
     state = strict_loading.state_dict_of(checkpoint, revise_keys)
     keys = [f'teacher.{k}' for k in model.teacher.state_dict()]
-    if keys and all(k in state for k in keys):
+    good, _ = strict_loading.copied(model, state, keys)
+    if keys and len(good) == len(keys):
         kind = 'resume' if policy.get('resume') else 'load_from'
         model._teacher_source = f'{kind} {policy["filename"]!r}'
+
+
+class TeacherConflictError(RuntimeError, ValueError):
+    """``model.teacher_ckpt`` and a ``load_from`` checkpoint hold two
+    different teachers."""
+
+
+def _one_teacher(model, checkpoint, policy, revise_keys):
+    """A teacher comes from one place. With ``model.teacher_ckpt`` loaded,
+    a ``load_from`` checkpoint that holds another teacher (``teacher.*``
+    keys that differ: ``save_teacher=True``, MMRazor's or earlier
+    checkpoints) would silently replace it: refused naming both files, or,
+    with ``load_from_strict=False``, left out so that the teacher stays
+    ``teacher_ckpt``'s (logged). A checkpoint holding the same teacher
+    loads as before. Returns the checkpoint to load (a copy without the
+    teacher's keys where they are left out). A resume continues its run
+    and keeps the checkpoint's teacher."""
+    source = getattr(model, '_teacher_source', None)
+    if policy.get('resume') or not source or \
+            not source.startswith('teacher_ckpt='):
+        return checkpoint
+    from mmengine.logging import print_log
+
+    from relkd_mm.runner import strict_loading
+    state = strict_loading.state_dict_of(checkpoint, revise_keys)
+    prefix = strict_loading.TEACHER_PREFIX
+    teacher = model.teacher.state_dict()
+    held = [k for k in state if k.startswith(prefix)]
+    if not held:
+        return checkpoint
+    differ = [k for k in held if k[len(prefix):] not in teacher or
+              not isinstance(state[k], torch.Tensor) or
+              tuple(state[k].shape) != tuple(teacher[k[len(prefix):]].shape)
+              or strict_loading._type_problem(
+                  state[k], teacher[k[len(prefix):]]) is not None or
+              not strict_loading._same_values(teacher[k[len(prefix):]],
+                                              state[k])]
+    name = policy['filename']
+    teacher_ckpt = source[len('teacher_ckpt='):]
+    if not differ:
+        print_log(f'load_from {name!r} holds the same teacher as '
+                  f'model.teacher_ckpt={teacher_ckpt}; the teacher is '
+                  'unchanged.', logger='current')
+        return checkpoint
+    if policy.get('strict', True):
+        raise TeacherConflictError(
+            f'load_from {name!r} holds a teacher ({len(held)} teacher.* '
+            f'tensors, e.g. {differ[0]} differs) other than the one '
+            f'model.teacher_ckpt={teacher_ckpt} loaded: a distiller has one '
+            'teacher, and loading the checkpoint would silently replace '
+            "teacher_ckpt's. To distil from teacher_ckpt's teacher with the "
+            "checkpoint's student, add `--cfg-options load_from_strict=False`"
+            " (the checkpoint's teacher is left out, logged); to keep the "
+            "checkpoint's teacher, set `model.teacher_ckpt=None` (or to "
+            'the file that teacher came from).')
+    print_log(f'load_from {name!r}: its teacher ({len(held)} teacher.* '
+              'tensors) differs from model.teacher_ckpt='
+              f'{teacher_ckpt} and is left out (load_from_strict=False): '
+              "the teacher is teacher_ckpt's.", logger='current', level=30)
+    import re
+
+    def revised(key):
+        for pattern, repl in revise_keys:
+            key = re.sub(pattern, repl, key)
+        return key
+
+    nested = 'state_dict' in checkpoint
+    original = checkpoint['state_dict'] if nested else checkpoint
+    kept = type(original)((k, v) for k, v in original.items()
+                          if not revised(k).startswith(prefix))
+    if hasattr(original, '_metadata'):
+        kept._metadata = original._metadata
+    return dict(checkpoint, state_dict=kept) if nested else kept
 
 
 def _check_runner_load(model, checkpoint, policy, revise_keys):
@@ -316,6 +427,11 @@ def _check_runner_load(model, checkpoint, policy, revise_keys):
     from relkd_mm.runner import strict_loading
     state = strict_loading.state_dict_of(checkpoint, revise_keys)
     name = policy['filename']
+    if hasattr(model, 'teacher') and hasattr(model, '_teacher_source'):
+        kind = 'resume' if policy['resume'] else 'load_from'
+        _check_state_finite(model.teacher, state,
+                            strict_loading.TEACHER_PREFIX,
+                            f'{kind} {name!r}')
     if policy['resume']:
         strict_loading.check(
             model, state, name, 'resume',
@@ -376,6 +492,10 @@ def _patch_pretrained_init_strict(init_cls):
         print_log(f'load {self.prefix or "model"} from: {self.checkpoint}',
                   logger='current')
         load_state_dict(module, state, strict=False, logger='current')
+        if self.strict:
+            strict_loading.verify_copied(
+                module, state, self.checkpoint,
+                "init_cfg=dict(type='Pretrained')")
         if self.prefix is None and self.strict:
             # The whole module is loaded: a teacher initialised so is not
             # random (see _check_teacher_loaded).

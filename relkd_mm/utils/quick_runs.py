@@ -7,6 +7,8 @@ from the previous stage's last checkpoint (``load_from``), and the last
 stage is tested. Nothing here is specific to a method: a method joins the
 quick start and the benchmark by adding its config(s) to :data:`RUNS`.
 """
+import contextlib
+import functools
 import json
 import os.path as osp
 import sys
@@ -18,8 +20,9 @@ from mmengine.runner import Runner, find_latest_checkpoint
 from mmengine.utils import get_installed_path
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
-from relkd_mm.runner import trust_checkpoint
 from relkd_mm.runner.checkpoint import sha256  # also protocol's
+from relkd_mm.runner.config_values import check_config_values
+from relkd_mm.runner.work_dir_lock import work_dir_lock
 from relkd_mm.utils.console import quiet_console
 
 #: relkd_mm's configs where MMEngine finds them for ``relkd_mm::`` names
@@ -173,6 +176,28 @@ def test_checkpoint(name, cfg_path, checkpoint, work_dir, options,
                 seconds=time.time() - start)
 
 
+#: The work-dir locks of the train_and_test calls running (innermost last).
+_HELD = []
+
+
+def _one_run_per_work_dir(func):
+    """Hold the work dir of each stage (:func:`work_dir_lock`) from the
+    stage's start until ``func`` returns or raises: two runs in one work
+    dir would interleave their logs and checkpoints."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with contextlib.ExitStack() as held:
+            _HELD.append(held)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _HELD.remove(held)
+
+    return wrapper
+
+
+@_one_run_per_work_dir
 def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
                    resume=False, log_level='WARNING', prepare=None,
                    stage_options=None, validate=False, test=True,
@@ -187,7 +212,8 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
         teacher_ckpt (str, optional): Set as ``model.teacher_ckpt`` of every
             stage that is a distiller.
         resume (bool): Continue a stage from the last checkpoint found in
-            its work dir (it is this run's own, so it is trusted) and skip
+            its work dir (loaded through the allow-list, as every
+            checkpoint: the work dir may be a copied one) and skip
             stages already finished.
         log_level (str): The runners' log level.
         prepare (callable, optional): ``prepare(cfg)`` edits each loaded
@@ -231,14 +257,17 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
         cfg.log_level = log_level
         previous = last_checkpoint(stage_dir) if resume or test_only \
             else None
+        # Never trusted: the work dir may be copied or shared, and whatever
+        # its last_checkpoint names loads through the allow-list like any
+        # other file (every MMEngine checkpoint does).
         if test_only:
-            trust_checkpoint(previous)  # this run's own checkpoint
             cfg.load_from = previous
         elif previous is not None:
-            trust_checkpoint(previous)  # this run's own checkpoint
             cfg.resume, cfg.load_from = True, previous
         elif k > 0:
             cfg.load_from = last_checkpoint(stage_dirs[k - 1])
+        _HELD[-1].enter_context(work_dir_lock(stage_dir))
+        check_config_values(cfg)
         runner = Runner.from_cfg(cfg)
         if progress is not None:
             quiet_console(runner.logger)

@@ -102,6 +102,16 @@ def patch_registry_argument_errors():
     :class:`ConfigArgumentError` naming the component, key, value and fix;
     a negative ``loss_weight`` (which maximises the loss) raises
     :class:`ConfigValueError`. Upstream: none found.
+
+    Also (issue 19): any other string for such an argument
+    (``loss_weight=abc`` from ``--cfg-options``, a TypeError at the first
+    step before); a ``std`` with a zero or negative entry (a data
+    preprocessor's or ``Normalize``'s: every input divided by 0 is inf or
+    NaN, and training stopped at iteration 1 without pointing at the std);
+    and a component that refuses its arguments with a bare ``assert``
+    (mmpretrain's ``MultiView`` given ``num_views=[1]`` for two
+    transforms lists) is named with its arguments and the assertion's
+    source line, as :class:`ConfigValueError`.
     """
     from mmengine.registry import Registry
     original = Registry.build
@@ -114,6 +124,11 @@ def patch_registry_argument_errors():
             return original(self, cfg, *args, **kwargs)
         except (ConfigArgumentError, ConfigValueError):
             raise
+        except AssertionError as exc:
+            better = _explain_bare_assertion(cfg, exc)
+            if better is None:
+                raise
+            raise better from None
         except TypeError as exc:
             better = _explain_unknown_argument(self, cfg, exc)
             if better is None:
@@ -161,8 +176,9 @@ def _check_argument_values(registry, cfg):
         return
     obj_type = cfg.get('type')
     weight = cfg.get('loss_weight')
+    _check_std(cfg)
     strings = {k: v for k, v in cfg.items()
-               if isinstance(v, str) and _NUMBER.match(v)}
+               if isinstance(v, str) and k not in ('type', '_scope_')}
     if not strings and not (_is_number(weight) and weight < 0):
         return  # the common case: nothing to look up
     try:
@@ -177,16 +193,78 @@ def _check_argument_values(registry, cfg):
         if param is None or key in ('type', '_scope_'):
             continue
         if _is_number(param.default) or param.annotation in (int, float):
+            fix = (f'Write {key}={value.strip()} without quotes in the '
+                   'config.' if _NUMBER.match(value) else
+                   f'Write a number, e.g. {key}={param.default!r}.')
             raise ConfigArgumentError(
                 f'{name} (type={obj_type!r}): {key}={value!r} is a string, '
                 f'but {key} takes a number (default {param.default!r}). '
-                f'Write {key}={value.strip()} without quotes in the config.')
+                + fix)
     if _is_number(weight) and weight < 0:
         raise ConfigValueError(
             f'{name} (type={obj_type!r}): loss_weight={weight!r} is '
             'negative: the optimizer would maximise this loss (the student '
             'would move away from its target). Use loss_weight >= 0 (0 '
             'switches the loss off).')
+
+
+def _check_std(cfg):
+    """A ``std`` (data preprocessors, ``Normalize``) divides every input:
+    a zero makes the inputs inf or NaN, a negative one flips them."""
+    std = cfg.get('std')
+    values = std if isinstance(std, (list, tuple)) else [std]
+    if std is None or not all(_is_number(v) for v in values):
+        return
+    if any(not v > 0 for v in values):
+        raise ConfigValueError(
+            f'{cfg.get("type")!r}: std={list(values)!r} has a zero or '
+            'negative entry: inputs are divided by std, so every input '
+            'would be inf or NaN (training stops at iteration 1). Use the '
+            'data set\'s per-channel standard deviation, e.g. '
+            'std=[58.395, 57.12, 57.375] (ImageNet, 0-255 pixels) or '
+            'std=[72.0] (Fashion-MNIST).')
+
+
+#: Hints for the bare asserts of upstream components, by type.
+_ASSERT_HINTS = {
+    'MultiView': 'num_views needs one count per transforms list: VRM\'s '
+                 'real and virtual view are num_views=[1, 1] with '
+                 'transforms=[real_view, virtual_view] '
+                 '(configs/_base_/datasets/cifar100_bs64_vrm.py).',
+}
+
+
+def _explain_bare_assertion(cfg, exc):
+    """A :class:`ConfigValueError` for an ``assert`` without a message
+    raised while a component is built (MMEngine prefixes it with the
+    class: ``class `MultiView` in ...: ``), or None."""
+    import linecache
+    import traceback
+    text = str(exc)
+    if not isinstance(cfg, dict) or text.split(': ', 1)[-1].strip() and \
+            not text.endswith(': '):
+        return None
+    origin = exc.__context__ if isinstance(exc.__context__,
+                                           AssertionError) else exc
+    frames = traceback.extract_tb(origin.__traceback__)
+    where = ''
+    if frames:
+        last = frames[-1]
+        line = linecache.getline(last.filename, last.lineno).strip()
+        where = f' ({last.filename}:{last.lineno}: `{line}`)'
+    obj_type = cfg.get('type')
+    name = getattr(obj_type, '__name__', obj_type)
+    shown = ', '.join(
+        f'{k}=<{len(v)} items>' if isinstance(v, (list, tuple)) and any(
+            isinstance(x, (dict, list, tuple)) for x in v) else f'{k}={v!r}'
+        for k, v in cfg.items() if k != 'type')
+    if len(shown) > 300:
+        shown = shown[:300] + '...'
+    hint = _ASSERT_HINTS.get(str(name).split('.')[-1], 'Check the '
+                             'arguments against that condition.')
+    return ConfigValueError(
+        f'{name} (type={obj_type!r}) refused its arguments ({shown}) with '
+        f'a bare assertion{where}. {hint}')
 
 
 def _explain_unknown_argument(registry, cfg, exc):

@@ -75,6 +75,10 @@ class TrainCheckHook(Hook):
             return
         for message in unknown_config_keys(cfg):
             runner.logger.warning(message)
+        # relkd_mm's tools check the documented keys before the runner is
+        # built; a runner built otherwise (mim, a script) is checked here.
+        from relkd_mm.runner.config_values import check_config_values
+        check_config_values(cfg)
 
     def after_train(self, runner):
         self._remove_channel_check()

@@ -17,6 +17,43 @@ RRD_PRESETS = {
 }
 
 
+def _physical_memory():
+    """The machine's physical memory in bytes, or None if unknown."""
+    import os
+    try:
+        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _memory(queue_size, embed_dim):
+    """The memory of ``queue_size`` random unit rows, or a ValueError
+    naming ``queue_size`` and the bytes it needs where they can not be
+    allocated (torch's "DefaultCPUAllocator: can't allocate" named no
+    key). Refused before allocating when it exceeds the physical memory
+    (``randn`` and ``normalize`` need twice the queue while it is made)."""
+    need = 2 * queue_size * embed_dim * 4
+    physical = _physical_memory()
+
+    def error(reason):
+        return ValueError(
+            f'RRDLoss: queue_size={queue_size} x embed_dim={embed_dim} '
+            f'float32 values need {need / 2 / 2**30:.2f} GiB (twice that '
+            f'while the memory is made), {reason}. The paper uses '
+            'queue_size=16384 (8 MiB with embed_dim=128); lower queue_size '
+            '(model.distiller.distill_losses.<name>.queue_size).')
+
+    if physical is not None and need > physical:
+        raise error(f'more than this machine\'s {physical / 2**30:.1f} GiB')
+    try:
+        return F.normalize(torch.randn(queue_size, embed_dim), dim=1)
+    except (RuntimeError, MemoryError) as exc:
+        if 'alloc' not in str(exc).lower() and \
+                not isinstance(exc, MemoryError):
+            raise
+        raise error('which could not be allocated') from None
+
+
 @MODELS.register_module()
 class RRDLoss(RelationalLoss):
     """Relational Representation Distillation loss.
@@ -97,8 +134,11 @@ class RRDLoss(RelationalLoss):
                            ('embed_dim', embed_dim)):
             if isinstance(value, bool) or not isinstance(value, int) \
                     or value < 1:
-                raise ValueError(f'RRDLoss: {key}={value!r} must be a '
-                                 'positive integer.')
+                raise ValueError(
+                    f'RRDLoss: {key}={value!r} must be a positive integer '
+                    f'(written without an exponent: 1e4 is a float), e.g. '
+                    f'{key}={16384 if key == "queue_size" else 128} (the '
+                    'paper\'s).')
         for key in ('tau_s', 'tau_t'):
             if not chosen[key] > 0:
                 raise ValueError(f'RRDLoss: {key}={chosen[key]!r} must be a '
@@ -111,8 +151,7 @@ class RRDLoss(RelationalLoss):
         self.enqueue_first = bool(chosen['enqueue_first'])
         self.preset = preset
         self.per_rank_memory = per_rank_memory
-        self.register_buffer(
-            'queue', F.normalize(torch.randn(queue_size, embed_dim), dim=1))
+        self.register_buffer('queue', _memory(queue_size, embed_dim))
         self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
 
     def extra_repr(self):
