@@ -9,7 +9,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+
+from relkd_mm.utils.tool_runner import ToolRunner  # noqa: E402
 # isort: on
 
 
@@ -29,7 +30,15 @@ def parse_args():
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file.')
     parser.add_argument(
-        '--amp', action='store_true', help='enable automatic-mixed-precision')
+        '--amp',
+        action='store_true',
+        help='test under autocast (fp16 on a GPU, bf16 on CPU: MMEngine\'s '
+        'autocast)')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print MMEngine\'s environment, config dump and hook '
+        'order to the console (the log file always has them)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -63,7 +72,11 @@ def main():
             dict(type='DumpResults', out_file_path=args.out)
         ]
 
-    runner = Runner.from_cfg(cfg)
+    if 'runner_type' not in cfg:
+        runner = ToolRunner.with_console(verbose=args.verbose).from_cfg(cfg)
+    else:
+        from mmengine.registry import RUNNERS
+        runner = RUNNERS.build(cfg)
     metrics = runner.test()
     return metrics
 

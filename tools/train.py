@@ -10,9 +10,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.runner import trust_checkpoint  # noqa: E402
+from relkd_mm.utils.tool_runner import ToolRunner, amp_error  # noqa: E402
 # isort: on
 
 
@@ -38,6 +38,11 @@ def parse_args():
         '--amp',
         action='store_true',
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print MMEngine\'s environment, config dump and hook '
+        'order to the console (the log file always has them)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -132,8 +137,12 @@ def main():
     cfg = merge_args(cfg, args)
     trust_named_checkpoints(args)
 
+    error = amp_error(cfg, '--amp' if args.amp else None)
+    if error:
+        sys.exit(error)
+
     if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
+        runner = ToolRunner.with_console(verbose=args.verbose).from_cfg(cfg)
     else:
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)
