@@ -12,7 +12,8 @@ import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from relkd_mm.runner import trust_checkpoint  # noqa: E402
-from relkd_mm.utils.tool_runner import ToolRunner, amp_error  # noqa: E402
+from relkd_mm.utils.tool_runner import (ToolRunner, amp_error,  # noqa
+                                        missing_file)
 # isort: on
 
 
@@ -137,9 +138,10 @@ def main():
     cfg = merge_args(cfg, args)
     trust_named_checkpoints(args)
 
-    error = amp_error(cfg, '--amp' if args.amp else None)
+    error = amp_error(cfg, '--amp' if args.amp else None) or missing_file(
+        'model.teacher_ckpt', (cfg.get('model') or {}).get('teacher_ckpt'))
     if error:
-        sys.exit(error)
+        sys.exit(f'tools/train.py: {error}')
 
     if 'runner_type' not in cfg:
         runner = ToolRunner.with_console(verbose=args.verbose).from_cfg(cfg)

@@ -31,7 +31,7 @@ HARMLESS_MESSAGES = (
 #: warning is attributed to (the filter applies there only).
 HARMLESS_WARNINGS = (
     (r'size_average and reduce args will be deprecated', UserWarning,
-     r'torch\.nn\.functional',
+     r'torch\.nn\.(_reduction|functional)',  # by torch version
      'MMRazor 1.0.0\'s DKDLoss calls F.kl_div(size_average=False), which '
      'torch maps to reduction=\'sum\', the value DKD means.'),
 )

@@ -277,3 +277,60 @@ def amp_error(cfg, flag=None):
             f'AmpOptimWrapper runs only on {"/".join(AMP_DEVICES)}, and this '
             f'machine has none (device: {get_device()}): {fix} to train in '
             'fp32 here.')
+
+
+def _is_url(path):
+    return '://' in str(path)
+
+
+def missing_file(key, path):
+    """The one-line error for a file named in ``key`` that is not there,
+    naming the working directory relative paths are read from; None when
+    it is there (or is a URL)."""
+    import os
+    if not path or _is_url(path) or osp.isfile(osp.expanduser(str(path))):
+        return None
+    where = (f'relative paths are read from the working directory '
+             f'{os.getcwd()}' if not osp.isabs(str(path)) else
+             'an absolute path')
+    return (f'{key}={str(path)!r}: no such file ({where}). Run from the '
+            'folder the path is relative to, or pass an absolute path.')
+
+
+def teacher_for_test(cfg, checkpoint):
+    """How ``tools/test.py`` gets a distiller's teacher.
+
+    Returns ``(plan, note)``: ``'configured'`` (``model.teacher_ckpt`` is
+    there, or the model has no teacher), ``'recorded'`` (the configured file
+    is missing, the student-only checkpoint's record names a file that is
+    there: ``cfg.model.teacher_ckpt`` is set to it, and its sha256 is
+    checked when the checkpoint loads) or ``'student'`` (no teacher file:
+    test the student alone); ``note`` says why, or is None.
+    """
+    from relkd_mm.runner.checkpoint import load_checkpoint_file
+    from relkd_mm.runner.teacher_checkpoint import (omitted_teacher,
+                                                    teacher_file)
+    model = cfg.get('model') or {}
+    if 'teacher' not in model or 'architecture' not in model:
+        return 'configured', None
+    configured = model.get('teacher_ckpt')
+    if configured and (teacher_file(configured) or _is_url(configured)):
+        return 'configured', None
+    record = omitted_teacher(load_checkpoint_file(checkpoint,
+                                                  map_location='cpu')) or {}
+    found = next((p for p in (record.get('file'), record.get('path'))
+                  if p and teacher_file(p)), None)
+    missing = (missing_file('model.teacher_ckpt', configured)
+               if configured else 'model.teacher_ckpt is not set.')
+    if found:
+        model['teacher_ckpt'] = found
+        return 'recorded', (
+            f'{missing} Using the teacher the checkpoint\'s record names: '
+            f'{found} (its sha256 is checked).')
+    named = record.get('file') or record.get('path')
+    recorded = (f' The checkpoint records the teacher {named!r}, not there '
+                'either.' if record else '')
+    return 'student', (
+        f'{missing}{recorded} Testing the student alone: its accuracy is '
+        'the distillation\'s result; the teacher\'s accuracy is skipped '
+        '(pass model.teacher_ckpt=FILE to evaluate it too).')
