@@ -212,6 +212,7 @@ def patch_mmengine_checkpoint_loading():
 
     from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                             load_url_checkpoint)
+
     # MMEngine names the backend in its "Loads checkpoint by <name>
     # backend" message by cutting 10 characters ('load_from_') off the
     # loader's __name__: the loaders are registered under MMEngine's own

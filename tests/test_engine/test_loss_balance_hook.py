@@ -22,7 +22,8 @@ from tests.train_utils import REPO, fmnist_options, log_text, train
 KD = osp.join(REPO, 'configs/quickstart/kd_wrn-16-2_resnet8_fmnist.py')
 VRM = osp.join(REPO, 'configs/quickstart/vrm_wrn-16-2_resnet8_fmnist.py')
 DKD = osp.join(REPO, 'configs/_base_/distill/dkd_logits.py')
-TEACHER = osp.join(REPO, 'checkpoints', 'fmnist', 'wrn-16-2_fmnist-lowdata.pth')
+TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
+                   'wrn-16-2_fmnist-lowdata.pth')
 HOOKS = '''custom_hooks = [
     dict(type='mmrazor.RandomStateHook'),
     dict(type='mmrazor.NonFiniteLossHook'),

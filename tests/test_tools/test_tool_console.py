@@ -18,7 +18,8 @@ from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import REPO, log_text
 
 KD = 'configs/quickstart/kd_wrn-16-2_resnet8_fmnist.py'
-TEACHER = osp.join(REPO, 'checkpoints', 'fmnist', 'wrn-16-2_fmnist-lowdata.pth')
+TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
+                   'wrn-16-2_fmnist-lowdata.pth')
 #: The issue's target for a one-epoch run of a quick-start config.
 MAX_LINES = 40
 
@@ -68,7 +69,8 @@ def test_train_console_is_short_and_informative(trained):
                      'Val data: ', 'Schedule: 1 epoch(s) = 4 iterations',
                      'Teacher: ImageClassifier from ', 'Loss terms: '
                      'student.loss, distill.loss_kd (KLDivergence',
-                     'Epoch(val) [1][', 'accuracy/top1', 'teacher_ckpt: loaded',
+                     'Epoch(val) [1][', 'accuracy/top1',
+                     'teacher_ckpt: loaded',
                      'Loads checkpoint by local backend from path'):
         assert expected in text, expected
     assert re.search(r'^train +.* 4/4 iters', text, re.M), text  # the bar

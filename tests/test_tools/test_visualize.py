@@ -236,7 +236,8 @@ def text_outside_figure(fig):
             for axis in (ax.xaxis, ax.yaxis):
                 lo, hi = sorted(axis.get_view_interval())
                 texts += [t.label1 for t in axis.get_major_ticks()
-                          if lo <= t.get_loc() <= hi and t.label1.get_visible()]
+                          if lo <= t.get_loc() <= hi and
+                          t.label1.get_visible()]
     out = []
     for text in texts:
         if not text.get_visible() or not text.get_text():

@@ -34,7 +34,8 @@ import pytest
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TEACHER = osp.join(REPO, 'checkpoints', 'fmnist', 'wrn-16-2_fmnist-lowdata.pth')
+TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
+                   'wrn-16-2_fmnist-lowdata.pth')
 CONFIG = 'quickstart/kd_wrn-16-2_resnet8_fmnist.py'
 
 

@@ -7,7 +7,6 @@ from .distill_diagnostics_hook import (DistillDiagnosticsHook,
                                        term_gradient_norms)
 from .distill_warmup_hook import DistillWarmupHook
 
-
 #: The default upper bound of a distillation term's gradient, as a multiple
 #: of the cross-entropy's (class docstring).
 HIGH = 5.0
