@@ -25,8 +25,9 @@ def patch_distiller_errors():
     Fix: the distiller checks at build time that every mapping key is an
     argument of the loss's ``forward`` (naming the ones it takes), that
     every argument of a loss's ``forward`` without a default is mapped and
-    that every recorder's source exists (suggesting close module names); at loss time that every
-    recorder holds data, and it re-raises a loss's error with the loss's
+    that every recorder's source exists (suggesting close module names);
+    at loss time that every recorder holds data, and it re-raises a
+    loss's error with the loss's
     name, its type and the shapes and origins of its inputs. An input that
     is a tuple (a recorder on a module returning one, e.g. ``source='neck'``
     without ``data_idx``, which failed with ``'tuple' object has no
