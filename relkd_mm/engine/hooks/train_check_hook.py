@@ -170,8 +170,9 @@ def _sample_file(dataset, idx):
 def _note_no_validation(runner, model):
     """Log once that this distillation run never validates, and why."""
     from mmengine.logging import print_log
-    loop = runner.train_loop
-    if runner.val_loop is None:  # --no-validate / val_cfg=None: asked for
+    loop = getattr(runner, 'train_loop', None)
+    # --no-validate / val_cfg=None: asked for, nothing to say.
+    if loop is None or getattr(runner, 'val_loop', None) is None:
         return
     by_epoch = hasattr(loop, 'max_epochs')
     last = loop.max_epochs if by_epoch else loop.max_iters
