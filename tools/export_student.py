@@ -175,12 +175,53 @@ def standalone_config(cfg, model_cfg):
     if 'test_dataloader' not in out:
         raise ValueError(f'test_dataloader: {cfg.filename} has none; the '
                          'exported config needs its test pipeline.')
+    if grey_pipeline(out['test_dataloader'], model_cfg):
+        out['custom_imports'] = dict(imports=['relkd_mm'],
+                                     allow_failed_imports=False)
     # Validation runs the test set, as a plain MMPretrain config would.
     out['val_dataloader'] = copy.deepcopy(out['test_dataloader'])
     out['val_evaluator'] = copy.deepcopy(out.get('test_evaluator'))
     out['val_cfg'] = dict()
     out['test_cfg'] = dict()
     return Config(out)
+
+
+def input_channels(model_cfg):
+    """The channels the student's input has: its data preprocessor's
+    ``mean`` length, else its backbone's ``in_channels``, else 3."""
+    mean = (model_cfg.get('data_preprocessor') or {}).get('mean')
+    if mean is not None:
+        return len(mean)
+    return (model_cfg.get('backbone') or {}).get('in_channels', 3)
+
+
+def grey_pipeline(dataloader, model_cfg):
+    """Make the test pipeline of a grey student read images in grey.
+
+    MMPretrain's ``ImageClassificationInferencer`` drops
+    ``LoadImageFromFile`` and reads files in colour itself, so the
+    pipeline starts with relkd_mm's ``ConvertColorType`` (a no-op on grey
+    arrays, e.g. the Fashion-MNIST test set), and a ``LoadImageFromFile``
+    reads in grey. Returns whether the pipeline was changed."""
+    if input_channels(model_cfg) != 1:
+        return False
+    dataset = dataloader.get('dataset') or {}
+    while 'pipeline' not in dataset and isinstance(
+            dataset.get('dataset'), dict):  # a wrapper: ClassSubsetDataset
+        dataset = dataset['dataset']
+    pipeline = list(dataset.get('pipeline') or [])
+    if any(t.get('type') == 'ConvertColorType' for t in pipeline):
+        return False
+    at = 0
+    for k, transform in enumerate(pipeline):
+        if transform.get('type') in ('LoadImageFromFile',
+                                     'mmpretrain.LoadImageFromFile'):
+            transform['color_type'] = 'grayscale'
+            at = k + 1
+    pipeline.insert(at, dict(type='ConvertColorType',
+                             color_type='grayscale'))
+    dataset['pipeline'] = pipeline
+    return True
 
 
 def plain_meta(meta):

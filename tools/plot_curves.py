@@ -239,6 +239,10 @@ def plot(runs, keys, out, smooth=1, title=None):
     rows = -(-len(keys) // cols)
     fig, axes = plt.subplots(
         rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    # One colour per run in every panel (matplotlib's cycle restarts in each
+    # axes, so a run missing from a panel shifted the others' colours).
+    cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    colours = {id(run): cycle[k % len(cycle)] for k, run in enumerate(runs)}
     for ax, key in zip(axes.flat, keys):
         units = set()
         for run in runs:
@@ -255,7 +259,8 @@ def plot(runs, keys, out, smooth=1, title=None):
             style = dict(marker='o', markersize=3) \
                 if is_val or len(xs) < 30 else {}
             ys = ys if is_val else _smooth(ys, smooth)
-            ax.plot(xs, ys, label=run.name, linewidth=1.3, **style)
+            ax.plot(xs, ys, label=run.name, linewidth=1.3,
+                    color=colours[id(run)], **style)
         unit = 'epoch' if units == {'epoch'} else 'iteration'
         if len(units) > 1:
             unit = 'iteration (runs without a text log: epoch)'

@@ -9,11 +9,12 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.runner.config_values import \
     check_config_values  # noqa: E402
 from relkd_mm.utils.cli import DictAction  # noqa: E402
+from relkd_mm.utils.tool_runner import (ToolRunner, missing_file,  # noqa
+                                        teacher_for_test)
 # isort: on
 
 
@@ -33,7 +34,15 @@ def parse_args():
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file.')
     parser.add_argument(
-        '--amp', action='store_true', help='enable automatic-mixed-precision')
+        '--amp',
+        action='store_true',
+        help='test under autocast (fp16 on a GPU, bf16 on CPU: MMEngine\'s '
+        'autocast)')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print MMEngine\'s environment, config dump and hook '
+        'order to the console (the log file always has them)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -44,6 +53,34 @@ def parse_args():
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def student_alone(cfg, checkpoint):
+    """The config and weights that test the student of a distillation
+    checkpoint as a plain MMPretrain model (as tools/export_student.py
+    exports it), for a test without the teacher's file."""
+    import importlib.util
+
+    from relkd_mm.runner.checkpoint import load_checkpoint_file
+    spec = importlib.util.spec_from_file_location(
+        'export_student',
+        osp.join(osp.dirname(osp.abspath(__file__)), 'export_student.py'))
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    standalone_config, student_model_cfg, student_state_dict = (
+        export.standalone_config, export.student_model_cfg,
+        export.student_state_dict)
+    model_cfg = student_model_cfg(cfg)
+    state = student_state_dict(
+        load_checkpoint_file(checkpoint, map_location='cpu'), checkpoint)
+    plain = Config(standalone_config(cfg, model_cfg).to_dict(),
+                   filename=cfg.filename)
+    for key in ('work_dir', 'launcher', 'experiment_name', 'randomness'):
+        if key in cfg:
+            plain[key] = cfg[key]
+    plain.test_cfg = cfg.get('test_cfg') or dict()
+    plain.load_from = None  # the weights are loaded strictly below
+    return plain, state
 
 
 def main():
@@ -57,7 +94,13 @@ def main():
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    error = missing_file('checkpoint', args.checkpoint)
+    if error:
+        sys.exit(f'tools/test.py: {error}')
     cfg.load_from = args.checkpoint
+    plan, note = teacher_for_test(cfg, args.checkpoint)
+    if plan == 'student':
+        cfg, student_state = student_alone(cfg, args.checkpoint)
     if args.amp:
         cfg.test_cfg.fp16 = True
     if args.out is not None:
@@ -68,7 +111,18 @@ def main():
         ]
 
     check_config_values(cfg)  # a wrong type fails naming its key
-    runner = Runner.from_cfg(cfg)
+    if 'runner_type' not in cfg:
+        runner = ToolRunner.with_console(verbose=args.verbose).from_cfg(cfg)
+    else:
+        from mmengine.registry import RUNNERS
+        runner = RUNNERS.build(cfg)
+    if note:
+        runner.logger.warning(f'tools/test.py: {note}')
+    if plan == 'student':
+        from relkd_mm.runner.strict_loading import load_strictly
+        load_strictly(runner.model, student_state, args.checkpoint,
+                      'tools/test.py', 'Is the checkpoint from this config?',
+                      target='the student model')
     metrics = runner.test()
     return metrics
 

@@ -10,13 +10,14 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 from relkd_mm.runner import trust_checkpoint  # noqa: E402
 from relkd_mm.runner.config_values import \
     check_config_values  # noqa: E402
 from relkd_mm.runner.work_dir_lock import work_dir_lock  # noqa: E402
 from relkd_mm.utils.cli import DictAction  # noqa: E402
+from relkd_mm.utils.tool_runner import (ToolRunner, amp_error,  # noqa
+                                        missing_file)
 # isort: on
 
 
@@ -42,6 +43,11 @@ def parse_args():
         '--amp',
         action='store_true',
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='also print MMEngine\'s environment, config dump and hook '
+        'order to the console (the log file always has them)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -138,10 +144,16 @@ def main():
     check_config_values(cfg)
     trust_named_checkpoints(args)
 
+    error = amp_error(cfg, '--amp' if args.amp else None) or missing_file(
+        'model.teacher_ckpt', (cfg.get('model') or {}).get('teacher_ckpt'))
+    if error:
+        sys.exit(f'tools/train.py: {error}')
+
     # One run per work dir, taken before the runner writes its log there.
     with work_dir_lock(cfg.work_dir):
         if 'runner_type' not in cfg:
-            runner = Runner.from_cfg(cfg)
+            runner = ToolRunner.with_console(
+                verbose=args.verbose).from_cfg(cfg)
         else:
             from mmengine.registry import RUNNERS
             runner = RUNNERS.build(cfg)

@@ -16,11 +16,14 @@ default_hooks = dict(
 # sets its own custom_hooks keeps this one in its list.
 # NonFiniteLossHook stops at a NaN/inf loss before the optimizer step
 # (skip=True skips such steps instead); TrainCheckHook checks labels, batch
-# and memory sizes before the first step.
+# and memory sizes before the first step; LossBalanceHook warns once when a
+# distillation term's gradient drowns the CE's or vanishes beside it (a few
+# early iterations, then every 1000; nothing for a model without distiller).
 custom_hooks = [
     dict(type='mmrazor.RandomStateHook'),
     dict(type='mmrazor.NonFiniteLossHook'),
     dict(type='mmrazor.TrainCheckHook'),
+    dict(type='mmrazor.LossBalanceHook'),
 ]
 
 env_cfg = dict(

@@ -212,13 +212,19 @@ def patch_mmengine_checkpoint_loading():
 
     from relkd_mm.runner.checkpoint import (load_checkpoint_file,
                                             load_url_checkpoint)
+
+    # MMEngine names the backend in its "Loads checkpoint by <name>
+    # backend" message by cutting 10 characters ('load_from_') off the
+    # loader's __name__: the loaders are registered under MMEngine's own
+    # names, so that the message says 'local', 'http', 'openmmlab'.
     CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_checkpoint_file)
+        _named_loader(load_checkpoint_file, 'load_from_local'))
     CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), force=True)(load_url_checkpoint)
+        prefixes=('http://', 'https://'), force=True)(
+            _named_loader(load_url_checkpoint, 'load_from_http'))
     CheckpointLoader.register_scheme(
         prefixes=('open-mmlab://', 'openmmlab://'), force=True)(
-            _load_from_openmmlab)
+            _named_loader(_load_from_openmmlab, 'load_from_openmmlab'))
     # torchvision:// and mmcls:// call the module-level function.
     _UNPATCHED.setdefault('load_from_http',
                           mmengine_checkpoint.load_from_http)
@@ -232,7 +238,21 @@ def _mmengine_loads_safely():
     from mmengine.runner.checkpoint import CheckpointLoader
 
     from relkd_mm.runner.checkpoint import load_checkpoint_file
-    return CheckpointLoader._schemes.get('') is load_checkpoint_file
+    loader = CheckpointLoader._schemes.get('')
+    return getattr(loader, '__wrapped__', loader) is load_checkpoint_file
+
+
+def _named_loader(function, name):
+    """``function`` as a loader whose ``__name__`` is ``name`` (MMEngine
+    prints ``name[10:]`` as the backend); ``__wrapped__`` is ``function``."""
+
+    def loader(filename, map_location=None):
+        return function(filename, map_location=map_location)
+
+    loader.__name__ = loader.__qualname__ = name
+    loader.__doc__ = function.__doc__
+    loader.__wrapped__ = function
+    return loader
 
 
 def _load_from_openmmlab(filename, map_location=None):

@@ -1,7 +1,8 @@
 """Every training config keeps the reliability hooks of default_runtime.py:
 a config that sets its own ``custom_hooks`` replaces the whole list, and
 silently loses exact resume (RandomStateHook), the NaN guard
-(NonFiniteLossHook) and the set-up checks (TrainCheckHook)."""
+(NonFiniteLossHook), the set-up checks (TrainCheckHook) and the loss-balance
+warning (LossBalanceHook)."""
 import glob
 import os.path as osp
 
@@ -10,7 +11,7 @@ from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REQUIRED = {'mmrazor.RandomStateHook', 'mmrazor.NonFiniteLossHook',
-            'mmrazor.TrainCheckHook'}
+            'mmrazor.TrainCheckHook', 'mmrazor.LossBalanceHook'}
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True)

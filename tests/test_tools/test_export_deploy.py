@@ -2,6 +2,8 @@
 student-only checkpoint and a plain MMPretrain config that MMPretrain's APIs
 load strictly and that tests to exactly the student's accuracy;
 tools/deploy.py takes it through mmdeploy to onnxruntime."""
+import contextlib
+import io
 import json
 import os.path as osp
 import re
@@ -149,3 +151,52 @@ def test_deploy_chain_onnxruntime(exported, tool, tmp_path):
     import onnx
     model = onnx.load(str(work / 'end2end.onnx'))
     assert model.opset_import[0].version == 11  # TorchScript exporter
+
+
+def _doc_python_snippet():
+    """docs/deploy.md's Python example, as written."""
+    with open(osp.join(osp.dirname(osp.dirname(osp.dirname(
+            osp.abspath(__file__)))), 'docs', 'deploy.md')) as f:
+        text = f.read()
+    blocks = re.findall(r'```python\n(.*?)```', text, re.S)
+    snippet = next(b for b in blocks if 'ImageClassificationInferencer' in b)
+    return snippet
+
+
+@pytest.mark.parametrize('colour', [False, True], ids=['grey', 'colour'])
+def test_deploy_doc_example_on_a_png_of_a_grey_student(exported, tmp_path,
+                                                       colour, monkeypatch):
+    """The exported grey Fashion-MNIST student reads image files in grey:
+    ImageClassificationInferencer reads files in colour itself, and failed
+    with 'expected input[1, 3, 28, 28] to have 1 channels'."""
+    import cv2
+    import numpy as np
+    img = np.zeros((28, 28), np.uint8)
+    img[4:12, 2:6] = 250  # class 0 of the generated data
+    if colour:
+        img = np.repeat(img[..., None], 3, axis=2)
+    work = tmp_path / 'work_dirs' / 'student'
+    work.mkdir(parents=True)
+    for key in ('cfg', 'ckpt'):
+        src = exported[key]
+        (work / ('NAME_student' + osp.splitext(src)[1])).write_bytes(
+            open(src, 'rb').read())
+    assert cv2.imwrite(str(tmp_path / 'demo.png'), img)
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_doc_python_snippet(), 'docs/deploy.md', 'exec'), {})
+    # The inferencer's own progress bar may precede the printed class.
+    last = out.getvalue().strip().splitlines()[-1]
+    assert any(last.endswith(name) for name in (
+        'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
+        'Shirt', 'Sneaker', 'Bag', 'Ankle boot')), last
+
+
+def test_exported_grey_pipeline(exported):
+    from mmengine.config import Config
+    cfg = Config.fromfile(exported['cfg'])
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    assert pipeline[0] == dict(type='ConvertColorType',
+                               color_type='grayscale')
+    assert 'relkd_mm' in cfg.custom_imports.imports

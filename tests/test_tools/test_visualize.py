@@ -218,3 +218,58 @@ def test_tensorboard_backend(tmp_path):
     visualizer.close()
     events = list(tmp_path.rglob('events.out.tfevents.*'))
     assert events and events[0].stat().st_size > 0
+
+
+def text_outside_figure(fig):
+    """The drawn texts of ``fig`` whose extent leaves the figure (ticks
+    outside an axes' view are not drawn, hence the tight boxes)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    bounds = fig.bbox
+    texts = [t for t in fig.texts]
+    for ax in fig.axes:
+        if ax.get_visible():
+            texts += [ax.title, ax._left_title, ax._right_title,
+                      ax.xaxis.label, ax.yaxis.label, *ax.texts]
+            legend = ax.get_legend()
+            texts += legend.get_texts() if legend else []
+            for axis in (ax.xaxis, ax.yaxis):
+                lo, hi = sorted(axis.get_view_interval())
+                texts += [t.label1 for t in axis.get_major_ticks()
+                          if lo <= t.get_loc() <= hi and
+                          t.label1.get_visible()]
+    out = []
+    for text in texts:
+        if not text.get_visible() or not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < bounds.x0 - 1 or box.y0 < bounds.y0 - 1 or \
+                box.x1 > bounds.x1 + 1 or box.y1 > bounds.y1 + 1:
+            out.append(text.get_text())
+    return out
+
+
+def test_plot_curves_one_colour_per_run(tmp_path, monkeypatch):
+    """A run missing from a panel (RRD has no loss_vrm) no longer shifts
+    the colours of the others: VRM is one colour in every panel."""
+    import matplotlib.pyplot as plt
+    closed = []
+    close = plt.close
+    monkeypatch.setattr(plt, 'close', closed.append)  # keep the figure
+    run_a, run_b = str(tmp_path / 'rrd'), str(tmp_path / 'vrm')
+    write_run(run_a, '20240101_000000', fake_lines('distill.loss_rrd'))
+    write_run(run_b, '20240101_000000', fake_lines('distill.loss_vrm', 1.0))
+    plot_curves.main([run_a, run_b, '--out', str(tmp_path / 'c.png'),
+                      '--names', 'RRD', 'VRM', '--keys', 'loss',
+                      'distill.loss_vrm', 'accuracy/top1'])
+    (fig, ) = closed
+    colours = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            colours.setdefault(line.get_label(), set()).add(
+                line.get_color())
+    assert set(colours) == {'RRD', 'VRM'}
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert colours['RRD'] != colours['VRM']
+    assert text_outside_figure(fig) == []
+    close(fig)

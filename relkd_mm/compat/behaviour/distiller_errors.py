@@ -18,12 +18,16 @@ def patch_distiller_errors():
     first step (``forward() missing 1 required positional argument``), and
     a loss failing on its inputs (e.g. 10 teacher classes against 100
     student classes) with a bare shape error that names neither the loss
-    nor the recorders. Upstream: no issue found.
+    nor the recorders, and a mapping key that the loss's ``forward`` does
+    not take with ``preds_S is not in the signature of DISTLoss forward``,
+    without the keys it takes. Upstream: no issue found.
 
-    Fix: the distiller checks at build time that every argument of a loss's
-    ``forward`` without a default is mapped and that every recorder's source
-    exists (suggesting close module names); at loss time that every
-    recorder holds data, and it re-raises a loss's error with the loss's
+    Fix: the distiller checks at build time that every mapping key is an
+    argument of the loss's ``forward`` (naming the ones it takes), that
+    every argument of a loss's ``forward`` without a default is mapped and
+    that every recorder's source exists (suggesting close module names);
+    at loss time that every recorder holds data, and it re-raises a
+    loss's error with the loss's
     name, its type and the shapes and origins of its inputs. An input that
     is a tuple (a recorder on a module returning one, e.g. ``source='neck'``
     without ``data_idx``, which failed with ``'tuple' object has no
@@ -53,6 +57,24 @@ def patch_distiller_errors():
                         f'which is not one of the {which}_recorders '
                         f'{sorted(known)}. Define it in {which}_recorders '
                         'or fix the name (from_student selects the side).')
+        for name, mapping in (loss_forward_mappings or {}).items():
+            if name not in losses:  # MMRazor's own check names it
+                continue
+            loss = losses[name]
+            params = inspect.signature(loss.forward).parameters.values()
+            if any(p.kind == p.VAR_KEYWORD for p in params):
+                continue
+            takes = [p.name for p in params if p.kind not in (
+                p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            unknown = [k for k in (mapping or {}) if k not in takes]
+            if unknown:
+                raise ValueError(
+                    f'distiller: loss_forward_mappings[{name!r}] maps '
+                    f'{unknown}, which the forward of loss {name!r} '
+                    f'({type(loss).__name__}) does not take: it takes '
+                    f'{takes}. Rename the key(s) to those (e.g. DISTLoss '
+                    'takes logits_S/logits_T where KLDivergence takes '
+                    'preds_S/preds_T).')
         original_check(self, losses, loss_forward_mappings,
                        student_recorders, teacher_recorders)
         for name, loss in losses.items():

@@ -16,6 +16,21 @@ def _first_tensor(output):
     return output if isinstance(output, torch.Tensor) else None
 
 
+def term_gradient_norms(losses, feat):
+    """``{term: norm}``: the norm of each loss term's gradient at ``feat``
+    (the graph is kept for the step's own backward). A term that does not
+    reach ``feat`` has norm 0."""
+    norms = {}
+    for key, value in losses.items():
+        if 'loss' not in key or not isinstance(value, torch.Tensor) or \
+                not value.requires_grad:
+            continue
+        (grad, ) = torch.autograd.grad(
+            value, feat, retain_graph=True, allow_unused=True)
+        norms[key] = 0.0 if grad is None else float(grad.norm())
+    return norms
+
+
 @HOOKS.register_module()
 class DistillDiagnosticsHook(Hook):
     """Log each loss term's pull on the student and, on the validation
@@ -117,14 +132,7 @@ class DistillDiagnosticsHook(Hook):
         feat = self._feat
         if not feat.requires_grad:
             return
-        norms = {}
-        for key, value in losses.items():
-            if 'loss' not in key or not isinstance(value, torch.Tensor) or \
-                    not value.requires_grad:
-                continue
-            (grad, ) = torch.autograd.grad(
-                value, feat, retain_graph=True, allow_unused=True)
-            norms[key] = 0.0 if grad is None else float(grad.norm())
+        norms = term_gradient_norms(losses, feat)
         hub = runner.message_hub
         for key, norm in norms.items():
             hub.update_scalar(f'train/diag/grad.{key}', norm)

@@ -36,6 +36,10 @@ class TrainCheckHook(Hook):
       sample: neither ``batch_size=1`` nor a last batch of 1 without
       ``drop_last``.
 
+    A distiller whose run never validates (``train_cfg.val_begin`` beyond
+    its last epoch or iteration, as REFILLED's stage 1 sets it) is said so
+    once, with the way to validate it.
+
     The components declare these needs through
     :mod:`relkd_mm.models.interfaces`, not the hook by class names: a
     subclass or a renamed loss is checked too.
@@ -108,6 +112,8 @@ class TrainCheckHook(Hook):
         distiller = getattr(model, 'distiller', None)
         losses = getattr(distiller, 'distill_losses', {})
         self._check_batches(loader, losses, _rows_per_sample(model))
+        if distiller is not None:
+            _note_no_validation(runner, model)
 
     @staticmethod
     def _check_labels(dataset, network, name):
@@ -279,3 +285,29 @@ def _warn_stale_memory(name, loss, loader, rows_per_sample, ranks_apart):
             f'): {loss.memory_size / per_epoch:.1f} epochs of the same '
             'images. Fine if intended; otherwise set queue_size <= '
             f'{per_epoch}.', logger='current', level=logging.WARNING)
+
+
+def _note_no_validation(runner, model):
+    """Log once that this distillation run never validates, and why."""
+    from mmengine.logging import print_log
+    loop = getattr(runner, 'train_loop', None)
+    # --no-validate / val_cfg=None: asked for, nothing to say.
+    if loop is None or getattr(runner, 'val_loop', None) is None:
+        return
+    by_epoch = hasattr(loop, 'max_epochs')
+    last = loop.max_epochs if by_epoch else loop.max_iters
+    begin = getattr(loop, 'val_begin', 1)
+    if begin <= last:
+        return
+    unit = 'epoch(s)' if by_epoch else 'iterations'
+    why = ''
+    if getattr(model, 'calculate_student_loss', True) is False:
+        why = (' This stage trains without the student\'s cross-entropy '
+               '(calculate_student_loss=False, as REFILLED\'s stage 1): its '
+               'classifier is trained by the next stage, whose validation '
+               'measures the student.')
+    print_log(
+        f'TrainCheckHook: this run never validates: train_cfg.val_begin='
+        f'{begin} is beyond its {last} {unit}, so no accuracy is logged for '
+        f'it (the distillation losses are).{why} To validate it anyway, '
+        'set train_cfg.val_begin=1.', 'current')

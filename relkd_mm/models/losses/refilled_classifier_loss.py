@@ -54,6 +54,14 @@ class RefilledClassifierLoss(RelationalLoss):
             centers and of the spread of ``u``. Defaults to 1e-12.
     """
 
+    #: LossBalanceHook's bound for this term's gradient, as a multiple of
+    #: the CE's: stage 2 trains the student's classifier towards the
+    #: teacher's induced one, the CE only helps, so the term leads by design
+    #: (on Fashion-MNIST: 6-8x at the preset's weight 10, chosen on
+    #: validation; 16-25x at the 2021 settings' 100). Beyond 30x it drowns
+    #: even that.
+    balance_high = 30.0
+
     def __init__(self,
                  num_classes,
                  feat_dim,
