@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmpretrain.structures import DataSample
+from mmrazor.models.losses import CRDLoss
 from mmrazor.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -66,7 +67,7 @@ def batch(model):
         if getattr(loss, 'center_mode', None) == 'global':
             loss.set_centers(F.normalize(
                 torch.randn(loss.centers.shape, generator=gen), dim=1))
-        if type(loss).__name__ == 'CRDLoss':
+        if isinstance(loss, CRDLoss):  # WeightedCRDLoss too
             for i, sample in enumerate(samples):
                 negatives = torch.randint(0, BATCH,
                                           (loss.contrast.neg_sample, ),

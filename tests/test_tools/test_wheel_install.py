@@ -25,6 +25,7 @@ import glob
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -61,8 +62,15 @@ def options(root):
 @pytest.fixture(scope='module')
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp('wheel')
+    # Built from a copy: setuptools writes build/ and relkd_mm.egg-info/
+    # into the tree it builds, and an egg-info in the checkout changes
+    # where MMEngine finds the installed package for every later test.
+    source = out / 'source'
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        '.git', '.venv', 'work_dirs', 'build', 'dist', '*.egg-info',
+        '__pycache__', '.hypothesis', '.pytest_cache'))
     sh(sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-       '--no-build-isolation', '-q', '-w', out, REPO, cwd=out)
+       '--no-build-isolation', '-q', '-w', out, source, cwd=out)
     (path, ) = glob.glob(str(out / 'relkd_mm-*.whl'))
     return path
 
