@@ -22,6 +22,18 @@ optimizer step. Inputs are synthetic uint8 images and labels, built once.
   features and covers the connectors and the losses only). Interleaved as
   above. Reported as a fraction of the method's step and of the student's
   step alone (the target of docs/benchmarks.md).
+* ``--loss-balance``: the cost of :class:`LossBalanceHook` (on in every
+  config through ``configs/_base_/default_runtime.py``). The hook of each
+  distillation method's config (its ``custom_hooks`` entry, else the
+  default) is attached to the method's model as the runner would, and every
+  round times one step of that model with the hook's measurement (the
+  gradient of each term at the student's features) besides the step
+  without it (``NAME+balance``, interleaved with the other rows). Reported:
+  the measurement's extra time as a multiple of a step (the median over
+  rounds of the per-round ratio, minus one), the number of iterations the
+  hook measures among the first N of a schedule (``--balance-iters``,
+  counted by the hook's own ``before_train_iter``) and the amortised cost,
+  extra x measurements / N: the target is under 1% of a step.
 * Peak memory: one subprocess per method that builds only that method and
   runs ``--warmup`` steps. CUDA: ``torch.cuda.max_memory_allocated()``.
   CPU (no peak counter in torch): the growth of the process's peak resident
@@ -43,6 +55,8 @@ Example::
         --out-md work_dirs/bench/cifar.md --out-png work_dirs/bench/cifar.png
     python tools/benchmark_cost.py --pair in1k-resnet34-resnet18 \\
         --batch 256 --device cuda --amp
+    python tools/benchmark_cost.py --methods kd rrd vrm --loss-balance \\
+        --memory none --no-loss-time --repeats 20 --threads 1
 """
 import argparse
 import json
@@ -131,6 +145,9 @@ PAIRS = {
 STEP_TARGETS = {'vrm': 1.10, 'rrd': 1.05, 'refilled-s1': 1.05,
                 'refilled-s2': 1.05}
 LOSS_TARGET = 0.05
+#: Target of LossBalanceHook's amortised cost, as a fraction of a step.
+BALANCE_TARGET = 0.01
+BALANCE = '+balance'
 
 
 def parse_args(argv=None):
@@ -157,6 +174,13 @@ def parse_args(argv=None):
                         default='auto', help='peak memory per method in '
                         'a subprocess each (none: skip)')
     parser.add_argument('--no-loss-time', action='store_true')
+    parser.add_argument('--loss-balance', action='store_true',
+                        help="time each distillation method's step with "
+                        "and without LossBalanceHook's measurement")
+    parser.add_argument('--balance-iters', type=int, nargs='+',
+                        default=[1000, 10000],
+                        help='schedule lengths the hook\'s cost is '
+                        'amortised over (default: 1000 10000)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out-md', help='write the table as markdown')
     parser.add_argument('--out-png', help='write a bar chart')
@@ -166,6 +190,8 @@ def parse_args(argv=None):
     if args.amp and not args.device.startswith('cuda'):
         parser.error('--amp needs --device cuda: MMEngine\'s AmpOptimWrapper '
                      'does not run on CPU.')
+    if any(n < 1 for n in args.balance_iters):
+        parser.error('--balance-iters: schedule lengths are >= 1.')
     if args.batch < 2:
         parser.error(f'--batch {args.batch}: the relational losses need at '
                      'least 2 samples.')
@@ -242,6 +268,8 @@ class Bench:
         cfg = Config.fromfile(osp.join(REPO, config) if not osp.isfile(
             config) else config)
         cfg = adapt(cfg, pair, dims)
+        self.cfg = cfg
+        self.balance = None
         device = torch.device(args.device)
         if name.split('@')[0] == 'student':
             model_cfg = get_config(pair['student']).model
@@ -302,6 +330,85 @@ class Bench:
         for _, buffer in self.saved:
             for x in _tensors(buffer):
                 x.grad = None
+
+
+class _Runner:
+    """What LossBalanceHook reads of a runner, outside a runner."""
+
+    def __init__(self, model, hooks):
+        self.model, self.hooks, self.iter = model, hooks, 0
+
+
+def balance_hook_cfg(cfg):
+    """The LossBalanceHook entry of ``cfg.custom_hooks`` (its arguments),
+    or None when the config has none."""
+    for hook in cfg.get('custom_hooks', None) or []:
+        if str(hook.get('type', '')).split('.')[-1] == 'LossBalanceHook':
+            return {k: v for k, v in hook.items() if k != 'type'}
+    return None
+
+
+class BalanceBench:
+    """A distillation method's step with LossBalanceHook's measurement:
+    the hook of the method's config attached to the method's model (the
+    same model, optimizer and data as the row without it), measuring at
+    every step timed here; the row without it has the hook attached but not
+    due, as on the iterations the hook skips in training."""
+
+    def __init__(self, bench):
+        from relkd_mm.engine.hooks import LossBalanceHook
+        kwargs = balance_hook_cfg(bench.cfg)
+        self.in_config = kwargs is not None
+        self.hook = LossBalanceHook(**(kwargs or {}))
+        self.runner = _Runner(bench.model, [self.hook])
+        self.hook.before_train(self.runner)
+        if not self.hook._active:
+            raise SystemExit(
+                f'--loss-balance: LossBalanceHook is inactive on {bench.name}'
+                f' (no student {self.hook.feature!r} module).')
+        # Warned once per term in training: the warnings of random weights
+        # are not what is timed.
+        self.hook._warned = _Everything()
+        # Counted, so that a step timed here is known to have measured.
+        self.measurements = 0
+        measure = self.hook._measure
+
+        def counted(runner, losses):
+            self.measurements += 1
+            return measure(runner, losses)
+
+        self.hook._measure = counted
+        self.bench = bench
+        self.name = bench.name + BALANCE
+        bench.balance = self
+
+    def step(self):
+        hook = self.hook
+        hook._due, hook._feat = True, None
+        before = self.measurements
+        try:
+            self.bench.step()
+        finally:
+            hook._due, hook._feat = False, None
+        if self.measurements != before + 1:
+            raise RuntimeError(f'{self.name}: the step did not go through '
+                               "LossBalanceHook's measurement.")
+
+    def measured_iters(self, num_iters):
+        """How many of the first ``num_iters`` iterations the hook
+        measures, by its own schedule (``before_train_iter``)."""
+        count = 0
+        for i in range(num_iters):
+            self.runner.iter = i
+            self.hook.before_train_iter(self.runner, i)
+            count += bool(self.hook._due)
+        self.hook._due, self.hook._feat = False, None
+        return count
+
+
+class _Everything(set):
+    def __contains__(self, item):
+        return True
 
 
 def _is_crd(loss):
@@ -414,8 +521,13 @@ def run(args):
     print(f'{len(benches)} rows on {env["device"]}, {env["threads"]} '
           f'threads, pair {pair["name"]}, batch {args.batch}; '
           f'{args.warmup} warm-up + {args.repeats} rounds', flush=True)
-    step_times = interleaved(benches, Bench.step, args.repeats, args.warmup,
-                             device)
+    balanced = []
+    if args.loss_balance:
+        # Not the @2B reference rows: the hook's cost on VRM is its own.
+        balanced = [BalanceBench(b) for b in benches
+                    if b.distiller is not None and '@' not in b.name]
+    step_times = interleaved(benches + balanced, _step, args.repeats,
+                             args.warmup, device)
     loss_times = {}
     if not args.no_loss_time:
         with_loss = [b for b in benches if b.distiller is not None]
@@ -430,9 +542,14 @@ def run(args):
         for bench in benches:
             memory[bench.name] = measure_memory(bench.name, args)
     env['loadavg_end'] = os.getloadavg()[0]
-    rows = summarise(benches, step_times, loss_times, memory)
+    rows = summarise(benches, step_times, loss_times, memory,
+                     args.balance_iters)
     return dict(args=vars(args), pair=pair, env=env, rows=rows,
                 step_times=step_times, loss_times=loss_times)
+
+
+def _step(bench):
+    bench.step()
 
 
 def reference(bench, benches, base):
@@ -444,7 +561,32 @@ def reference(bench, benches, base):
     return None
 
 
-def summarise(benches, step_times, loss_times, memory):
+def balance_cost(extra, measured, num_iters):
+    """LossBalanceHook's cost averaged over the first ``num_iters``
+    iterations, as a fraction of a step: ``extra`` (one measurement's time
+    / a step's) times the ``measured`` iterations among them."""
+    return extra * measured / num_iters
+
+
+def balance_row(bench, step_times, balance_iters):
+    """The fields of ``bench``'s row for LossBalanceHook's cost."""
+    balance = bench.balance
+    with_ = step_times[balance.name]
+    q1, med, q3 = ratio_stats(with_, step_times[bench.name])
+    measured = {n: balance.measured_iters(n) for n in balance_iters}
+    return dict(
+        balance_step_ms=1e3 * statistics.median(with_),
+        balance_steps_measured=balance.measurements,
+        balance_extra=(q1 - 1, med - 1, q3 - 1),
+        balance_hook=dict(in_config=balance.in_config,
+                          check_iters=sorted(balance.hook.check_iters),
+                          interval=balance.hook.interval),
+        balance_measured={n: measured[n] for n in balance_iters},
+        balance_amortised={n: balance_cost(med - 1, measured[n], n)
+                           for n in balance_iters})
+
+
+def summarise(benches, step_times, loss_times, memory, balance_iters=()):
     rows = []
     for bench in benches:
         q1, med, q3 = quartiles(step_times[bench.name])
@@ -466,6 +608,8 @@ def summarise(benches, step_times, loss_times, memory):
                 row['student_ref'] = student
                 row['loss_of_student'] = lmed / statistics.median(
                     step_times[student])
+        if bench.balance is not None:
+            row.update(balance_row(bench, step_times, balance_iters))
         if bench.name in memory:
             row['peak_mb'] = memory[bench.name]
             if kd and memory.get(kd):
@@ -520,10 +664,46 @@ def markdown(result):
             fmt(row, 'loss_of_step', '.1%'),
             fmt(row, 'loss_of_student', '.1%'), fmt(row, 'peak_mb', '.0f'),
             fmt(row, 'mem_vs_kd', '.2f'), row.get('verdict', '')])
-    return header + '\n\n' + markdown_table(
+    table = header + '\n\n' + markdown_table(
         ['method', 'images/step', 'step ms (IQR)', 'step / KD (IQR)',
          'loss fwd+bwd ms', 'loss / own step', 'loss / student step',
          'peak MB', 'memory / KD', 'target'], cells)
+    balance = balance_markdown(result['rows'])
+    return table + ('\n\n' + balance if balance else '')
+
+
+def balance_markdown(rows):
+    """LossBalanceHook's cost, one line per distillation method, or ''
+    without ``--loss-balance``."""
+    rows = [r for r in rows if 'balance_extra' in r]
+    if not rows:
+        return ''
+    iters = list(rows[0]['balance_amortised'])
+    cells = []
+    for row in rows:
+        q1, med, q3 = row['balance_extra']
+        amortised = [row['balance_amortised'][n] for n in iters]
+        ok = all(a <= BALANCE_TARGET for a in amortised)
+        hook = row['balance_hook']
+        cells.append([
+            row['name'], f'{row["step_ms"]:.1f}',
+            f'{row["balance_step_ms"]:.1f}',
+            f'{med:.3f} ({q1:.3f}-{q3:.3f})',
+            *(f'{row["balance_measured"][n]} -> {a:.3%}'
+              for n, a in zip(iters, amortised)),
+            f'{"ok" if ok else "MISSED"} (<= {BALANCE_TARGET:.0%})',
+            f'{hook["check_iters"]}, every {hook["interval"]}' +
+            ('' if hook['in_config'] else ' (not in the config: default)')])
+    return ('LossBalanceHook: a step with its measurement against the same '
+            'step without it, same model and data, interleaved; its extra '
+            'time as a multiple of a step (median of per-round ratios - 1, '
+            'IQR), and averaged over the first N iterations '
+            '(measurements -> extra x measurements / N).\n\n' +
+            markdown_table(
+                ['method', 'step ms', 'measured step ms',
+                 'measurement / step (IQR)',
+                 *(f'first {n} iterations' for n in iters), 'target',
+                 'hook schedule'], cells))
 
 
 def bar_chart(result, path):

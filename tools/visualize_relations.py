@@ -16,7 +16,9 @@ type) in DIR:
   student's graphs and the per-edge discrepancy ``d_ab``, inter-sample (over
   the real and virtual views) and inter-class, pruned edges outlined in red;
 * ``rrd_<name>.png`` (RRDLoss): teacher and student similarity distributions
-  over the memory;
+  over the memory on one colour scale, at the temperatures the loss holds
+  (its preset's: the 2024 teacher's 0.1 is the softer, the student's 0.04
+  the sharper), and their log ratio ``log10(p_s / p_t)`` cell by cell;
 * ``refilled-tuple_<name>.png`` (RefilledTupleLoss): teacher and student
   distances, the mined tuples' comparison levels ``q_T`` and ``q_S``;
 * ``refilled-classifier_<name>.png`` (RefilledClassifierLoss): the class
@@ -358,17 +360,36 @@ def _plt():
     return plt
 
 
+def _wrap(text, width):
+    """``text`` wrapped at ``width`` characters, its own line breaks
+    kept: titles stay within their panel (and the suptitle within the
+    figure) instead of running into a neighbour or off the page."""
+    import textwrap
+    return '\n'.join(
+        '\n'.join(textwrap.wrap(line, width, break_on_hyphens=False)) or ''
+        for line in text.split('\n'))
+
+
+def _suptitle(fig, text, fontsize=11):
+    """The figure's title, wrapped to the figure's width (about 0.6 em a
+    character)."""
+    width = int(fig.get_figwidth() * 72 / (0.6 * fontsize))
+    fig.suptitle(_wrap(text, width), fontsize=fontsize)
+
+
 def _heatmap(ax, mat, title, xlabel, ylabel, cbar, cmap='viridis', vmin=None,
-             vmax=None, mask=None):
+             vmax=None, mask=None, title_width=46):
+    """An image with its colourbar; the figures are drawn with the
+    constrained layout, which keeps titles, colourbars and labels apart."""
     plt = _plt()
     data = np.ma.masked_array(mat, mask=mask if mask is not None else False)
     colours = plt.get_cmap(cmap).with_extremes(bad='#dddddd')
     image = ax.imshow(
         data, cmap=colours, vmin=vmin, vmax=vmax, interpolation='nearest')
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title, title_width), fontsize=10)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=cbar)
+    ax.figure.colorbar(image, ax=ax, shrink=0.9, label=cbar)
     return image
 
 
@@ -401,10 +422,11 @@ def _class_name(classes, k):
     return f'class {k}'
 
 
-def _save(fig, path):
-    if fig.get_layout_engine() is None:
-        fig.tight_layout()
-    fig.savefig(path, dpi=110)
+def _save(fig, path, dpi=110):
+    # Drawn at the dpi of the file: the figure left behind has the layout
+    # of the PNG (the tests inspect it).
+    fig.set_dpi(dpi)
+    fig.savefig(path, dpi=dpi)
     _plt().close(fig)
     return path
 
@@ -471,7 +493,7 @@ def plot_vrm(loss, name, kwargs, batch, path, max_classes):
     shown = sorted(order[:min(max_classes, num_classes)])
     idx = torch.tensor(shown)
 
-    fig, axes = plt.subplots(2, 3, figsize=(17, 10.5))
+    fig, axes = plt.subplots(2, 3, figsize=(18, 11), layout='constrained')
     vertex_names = [f'{i}' for i in range(b)] + [f'{i}~' for i in range(b)]
     z = 'z-scored ' if loss.zscore else ''
     for row, key in enumerate(('is', 'ic')):
@@ -512,13 +534,13 @@ def plot_vrm(loss, name, kwargs, batch, path, max_classes):
             for a in axes[0]:
                 a.axhline(b - 0.5, color='white', linewidth=1.2)
                 a.axvline(b - 0.5, color='white', linewidth=1.2)
-    fig.suptitle(
+    _suptitle(
+        fig,
         f'VRM ({name}): teacher vs student on {b} samples + their virtual '
         f'views; labels: {batch.label_source}\nloss value {value:.4f} '
         f'(loss_weight {loss.loss_weight}, is_weight {loss.is_weight}, '
         f'ic_weight {loss.ic_weight}, is_pairs {loss.is_pairs}); grey: '
-        'edges not in the loss (a >= b or outside is_pairs)',
-        fontsize=11)
+        'edges not in the loss (a >= b or outside is_pairs)')
     return _save(fig, path), value
 
 
@@ -540,7 +562,24 @@ def rrd_distributions(loss, preds_S, preds_T):
     return used.queue.detach(), logits_t, logits_s, value
 
 
+def rrd_temperatures(loss):
+    """``{'teacher': (name, tau, word), 'student': ...}``: each side's
+    temperature as the loss holds it (its preset's, or given), and which is
+    the softer (the larger temperature: the flatter distribution)."""
+    tau = dict(teacher=('tau_t', float(loss.tau_t)),
+               student=('tau_s', float(loss.tau_s)))
+    words = dict(teacher='same as the student', student='same as the teacher')
+    if tau['teacher'][1] != tau['student'][1]:
+        softer = max(tau, key=lambda who: tau[who][1])
+        words = {who: 'the softer' if who == softer else 'the sharper'
+                 for who in tau}
+    return {who: (*tau[who], words[who]) for who in tau}
+
+
 def plot_rrd(loss, name, kwargs, batch, path, max_slots=48, per_sample=3):
+    """Teacher and student distributions on one colour scale, the log
+    ratio of the two on the same cells, KL per sample and the teacher's
+    most similar slots of a few samples."""
     plt = _plt()
     memory, logits_t, logits_s, value = rrd_distributions(
         loss, kwargs['preds_S'], kwargs['preds_T'])
@@ -551,55 +590,77 @@ def plot_rrd(loss, name, kwargs, batch, path, max_slots=48, per_sample=3):
     slots = p_t.sum(0).argsort(descending=True)[:max_slots]
     slots = slots.sort().values
     mass = float(p_t[:, slots].sum(1).mean())
+    temps = rrd_temperatures(loss)
 
-    fig = plt.figure(figsize=(17, 10.5), layout='constrained')
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1])
+    fig = plt.figure(figsize=(19, 11.5), layout='constrained')
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1])
     axes = top.subplots(1, 3)
     names = [f'{i}: {_class_name(batch.classes, labels[i])}' for i in order]
-    for ax, p, who, tau in ((axes[0], p_t, 'teacher', loss.tau_t),
-                            (axes[1], p_s, 'student', loss.tau_s)):
-        _heatmap(
-            ax, p[order][:, slots].numpy(), f'{who}: p_{who[0]} = '
-            f'softmax(z_{who[0]} Q^T / {tau})\non the {len(slots)} slots '
-            'with most teacher mass', 'memory slot', 'sample: class',
-            f'p_{who[0]} (own scale)', vmin=0)
+    shown = dict(teacher=p_t[order][:, slots], student=p_s[order][:, slots])
+    # One scale for both: a flat distribution looks flat next to a peaked
+    # one (each on its own scale they would look alike).
+    vmax = float(max(m.max() for m in shown.values()))
+    ratio = (shown['student'].clamp_min(1e-30).log10() -
+             shown['teacher'].clamp_min(1e-30).log10())
+    bound = max(float(ratio.abs().max()), 1e-3)
+
+    def slot_ticks(ax):
         ax.set_aspect('auto')
         _ticks(ax, names, axis='y')
         ticks = list(range(0, len(slots), max(1, len(slots) // 6)))
         ax.set_xticks(ticks)
         ax.set_xticklabels([str(int(slots[i])) for i in ticks], fontsize=7)
-    ax = axes[2]
+
+    for ax, who in zip(axes, ('teacher', 'student')):
+        key, tau, word = temps[who]
+        _heatmap(
+            ax, shown[who].numpy(), f'{who}: p_{who[0]} = softmax(z_{who[0]} '
+            f'Q^T / {tau})\n{key} {tau}, {word}; the {len(slots)} slots '
+            'with most teacher mass', 'memory slot', 'sample: class',
+            f'p_{who[0]} (scale shared by teacher and student)', vmin=0,
+            vmax=vmax)
+        slot_ticks(ax)
+    _heatmap(
+        axes[2], ratio.numpy(), 'log10(p_s / p_t) on the same cells\nred: '
+        'the student puts more mass there, blue: less',
+        'memory slot', 'sample: class', 'log10(p_s / p_t)',
+        cmap='coolwarm', vmin=-bound, vmax=bound)
+    slot_ticks(axes[2])
+
+    bottom_axes = bottom.subplots(1, per_sample + 1)
+    ax = bottom_axes[0]
     ax.bar(range(len(order)), kl[order].numpy(), color='#1f77b4')
     ax.set_title('KL(p_t || p_s) per sample\n(over the whole memory)',
                  fontsize=10)
     ax.set_xlabel('sample')
     ax.set_ylabel('KL (nats)')
     _ticks(ax, [str(i) for i in order], axis='x')
-
-    bottom_axes = bottom.subplots(1, per_sample)
-    for ax in bottom_axes[len(order):]:
+    for ax in bottom_axes[1 + len(order):]:
         ax.set_visible(False)
-    for ax, i in zip(bottom_axes, order[:per_sample]):
-        top = p_t[i].argsort(descending=True)[:15]
-        x = np.arange(len(top))
-        ax.bar(x - 0.2, p_t[i, top].numpy(), 0.4, label='teacher p_t')
-        ax.bar(x + 0.2, p_s[i, top].numpy(), 0.4, label='student p_s')
+    for ax, i in zip(bottom_axes[1:], order[:per_sample]):
+        best = p_t[i].argsort(descending=True)[:15]
+        x = np.arange(len(best))
+        ax.bar(x - 0.2, p_t[i, best].numpy(), 0.4, label='teacher p_t')
+        ax.bar(x + 0.2, p_s[i, best].numpy(), 0.4, label='student p_s')
         ax.set_xticks(x)
-        ax.set_xticklabels([str(int(k)) for k in top], rotation=90,
+        ax.set_xticklabels([str(int(k)) for k in best], rotation=90,
                            fontsize=7)
-        ax.set_xlabel("memory slot (the teacher's 15 most similar)")
+        ax.set_xlabel("memory slot\n(the teacher's 15 most similar)")
         ax.set_ylabel('probability')
-        ax.set_title(f'sample {i} ({_class_name(batch.classes, labels[i])})'
-                     f', KL {float(kl[i]):.3g}', fontsize=10)
+        ax.set_title(
+            _wrap(f'sample {i} ({_class_name(batch.classes, labels[i])}), '
+                  f'KL {float(kl[i]):.3g}', 36), fontsize=10)
         ax.legend(fontsize=8)
-    fig.suptitle(
+    _suptitle(
+        fig,
         f'RRD ({name}): similarity distributions over the memory of '
         f'{loss.queue_size} teacher embeddings (write pointer '
         f'{int(loss.queue_ptr)}; enqueue_first={loss.enqueue_first}); '
         f'labels: {batch.label_source}\nloss value {value:.4f} (loss_weight '
-        f'{loss.loss_weight}, tau_s {loss.tau_s}, tau_t {loss.tau_t}); the '
-        f'slots shown hold {100 * mass:.1f}% of the teacher mass on average',
-        fontsize=11)
+        f'{loss.loss_weight}, preset {getattr(loss, "preset", None)!r}: '
+        f'tau_t {temps["teacher"][1]} ({temps["teacher"][2]}), tau_s '
+        f'{temps["student"][1]} ({temps["student"][2]})); the slots shown '
+        f'hold {100 * mass:.1f}% of the teacher mass on average')
     return _save(fig, path), value
 
 
@@ -689,11 +750,12 @@ def plot_refilled_tuple(loss, name, kwargs, batch, path, num_tuples=4):
                 f'({_class_name(batch.classes, int(labels[a]))})\n'
                 f'KL {float(kl[t]):.3g}', fontsize=10)
             ax.legend(fontsize=8)
-    fig.suptitle(
+    _suptitle(
+        fig,
         f'REFILLED stage 1 ({name}): comparison levels softmax(-d / '
         f'{loss.tau}) on semi-hard tuples (margin {loss.margin}) mined on '
         f'the student; labels: {batch.label_source}\nloss value '
-        f'{value:.4f} (loss_weight {loss.loss_weight})', fontsize=11)
+        f'{value:.4f} (loss_weight {loss.loss_weight})')
     return _save(fig, path), value
 
 
@@ -738,7 +800,7 @@ def plot_refilled_classifier(loss, name, kwargs, batch, path):
     rows = [f'{int(i)}: {_class_name(batch.classes, int(labels[i]))}'
             for i in order]
     cols = [_class_name(batch.classes, int(k)) for k in present]
-    fig, axes = plt.subplots(2, 2, figsize=(15, 12))
+    fig, axes = plt.subplots(2, 2, figsize=(15, 12), layout='constrained')
     vmax = float(max(p_t.max(), p_s.max()))
     for ax, p, who in ((axes[0, 0], p_t, 'teacher p_T = softmax(f_T . c_k '
                         f'/ {loss.tau})'),
@@ -767,11 +829,12 @@ def plot_refilled_classifier(loss, name, kwargs, batch, path):
     _ticks(ax, [str(int(i)) for i in order], axis='x')
     ax.legend(fontsize=8)
     shown = 'n/a (no centers)' if value is None else f'{value:.4f}'
-    fig.suptitle(
+    _suptitle(
+        fig,
         f"REFILLED stage 2 ({name}): the teacher's embedding-induced "
         f'classifier against the student; labels: {batch.label_source}\n'
         f'loss value {shown} (weight {loss.current_weight()}, tau '
-        f'{loss.tau}, weighted {loss.weighted})', fontsize=11)
+        f'{loss.tau}, weighted {loss.weighted})')
     return _save(fig, path), value
 
 

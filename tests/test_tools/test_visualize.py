@@ -93,7 +93,8 @@ def test_vrm_edges_match_the_loss(prune, is_pairs):
     assert int(edges['is'][1].sum()) == (36 if is_pairs == 'cross' else 66)
 
 
-def test_rrd_with_kd_and_images(repo_root, data_root, tmp_path):
+def test_rrd_with_kd_and_images(repo_root, data_root, tmp_path,
+                                kept_figures):
     """RRD mixed with MMRazor's KD: one PNG, for RRD; --images without
     labels; the memory in the checkpoint is drawn and left unchanged."""
     ckpt = save_checkpoint(repo_root, RRD_KD, tmp_path / 'rrd.pth')
@@ -110,15 +111,54 @@ def test_rrd_with_kd_and_images(repo_root, data_root, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ['rrd_loss_rrd.png']
     assert_png(str(out / 'rrd_loss_rrd.png'))
     assert np.isfinite(list(saved.values())).all()
+    (fig, ) = kept_figures
+    assert_readable(fig)
+    assert_rrd_panels(fig, tau_t=0.1, tau_s=0.04)
 
 
-def test_refilled_stages(repo_root, data_root, tmp_path):
+def assert_rrd_panels(fig, tau_t, tau_s):
+    """Teacher and student share one colour scale, the temperatures are
+    the loss's, and the softer/sharper words follow them."""
+    images = heatmaps(fig)
+    (teacher, ) = [t for t in images if t.startswith('teacher')]
+    (student, ) = [t for t in images if t.startswith('student')]
+    assert images[teacher].get_clim() == images[student].get_clim()
+    vmax = images[teacher].get_clim()[1]
+    for title in (teacher, student):
+        assert images[title].get_array().max() <= vmax + 1e-7
+    assert f'/ {tau_t})' in teacher and f'/ {tau_s})' in student
+    softer = 'teacher' if tau_t > tau_s else 'student'
+    sharper = 'student' if softer == 'teacher' else 'teacher'
+    assert f'tau_t {tau_t}' in teacher and f'tau_s {tau_s}' in student
+    assert 'softer' in (teacher if softer == 'teacher' else student)
+    assert 'sharper' in (teacher if sharper == 'teacher' else student)
+    # The ratio panel: log10(p_s / p_t) of the same cells, centred at 0.
+    (ratio, ) = [t for t in images if 'log10' in t]
+    lo, hi = images[ratio].get_clim()
+    assert lo == -hi and hi > 0
+
+
+def test_rrd_2025_preset_figure(repo_root, data_root, tmp_path,
+                                kept_figures):
+    """The 2025 preset's temperatures (teacher 0.02, the sharper), read
+    from the loss, not from the figure's code."""
+    ckpt = save_checkpoint(repo_root, RRD_KD, tmp_path / 'rrd.pth')
+    vis.main([RRD_KD, ckpt, '--out-dir', str(tmp_path / 'out'),
+              '--num-val', '6', '--cfg-options', *roots(data_root),
+              'model.distiller.distill_losses.loss_rrd.preset=2025'])
+    (fig, ) = kept_figures
+    assert_readable(fig)
+    assert_rrd_panels(fig, tau_t=0.02, tau_s=0.1)
+
+
+def test_refilled_stages(repo_root, data_root, tmp_path, kept_figures):
     s1 = save_checkpoint(repo_root, S1, tmp_path / 's1.pth')
     saved = vis.main([S1, s1, '--out-dir', str(tmp_path / 'out'),
                       '--num-val', '12', '--cfg-options', *roots(data_root)])
     path = str(tmp_path / 'out' / 'refilled-tuple_loss_refilled.png')
     assert list(saved) == [path]
     assert_png(path)
+    assert_readable(kept_figures[-1])
 
     def centers(model):
         loss = model.distiller.distill_losses['loss_refilled']
@@ -131,6 +171,24 @@ def test_refilled_stages(repo_root, data_root, tmp_path):
     path = str(tmp_path / 'out' / 'refilled-classifier_loss_refilled.png')
     assert_png(path)
     assert saved[path] is not None and saved[path] > 0
+    assert len(kept_figures) == 2
+    assert_readable(kept_figures[-1])
+
+
+def test_vrm_figure_is_readable(repo_root, data_root, tmp_path,
+                                kept_figures):
+    """No title clipped at the figure's edge or running into a
+    colourbar; teacher and student edge lengths on one scale."""
+    ckpt = save_checkpoint(repo_root, VRM, tmp_path / 'vrm.pth')
+    vis.main([VRM, ckpt, '--out-dir', str(tmp_path / 'out'), '--num-val',
+              '8', '--cfg-options', *roots(data_root)])
+    (fig, ) = kept_figures
+    assert_readable(fig)
+    images = heatmaps(fig)
+    for graph in ('inter-sample', 'inter-class'):
+        pair = [images[t].get_clim() for t in images
+                if 'edge length' in t and graph in t]
+        assert len(pair) == 2 and pair[0] == pair[1]
 
 
 def test_refuses_a_distiller_without_relational_loss(repo_root, tmp_path):
@@ -273,3 +331,70 @@ def test_plot_curves_one_colour_per_run(tmp_path, monkeypatch):
     assert colours['RRD'] != colours['VRM']
     assert text_outside_figure(fig) == []
     close(fig)
+
+
+def text_overlaps(fig):
+    """Pairs ``(text, what it covers)`` where a drawn text of ``fig``
+    overlaps another axes (a neighbour panel or a colourbar) or a text of
+    another axes (a colourbar's label against the next panel's ticks, a
+    title against its neighbour's); the suptitle is checked against every
+    axes and its texts. Texts of one axes may touch each other."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    owned = [(None, t) for t in fig.texts]
+    for sub in getattr(fig, 'subfigs', []):
+        owned += [(None, t) for t in sub.texts]
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    for ax in axes:
+        texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label,
+                 ax.yaxis.label, *ax.texts]
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            texts += [t.label1 for t in axis.get_major_ticks()
+                      if lo <= t.get_loc() <= hi and t.label1.get_visible()]
+            texts += [t.label2 for t in axis.get_major_ticks()
+                      if lo <= t.get_loc() <= hi and t.label2.get_visible()]
+        owned += [(ax, t) for t in texts]
+    boxes = [(ax, t, t.get_window_extent(renderer)) for ax, t in owned
+             if t.get_visible() and t.get_text()]
+
+    def overlap(a, b):
+        return (min(a.x1, b.x1) - max(a.x0, b.x0) > 1
+                and min(a.y1, b.y1) - max(a.y0, b.y0) > 1)
+
+    out = []
+    for owner, text, box in boxes:
+        for other in axes:
+            if other is not owner and overlap(box, other.bbox):
+                out.append((text.get_text(), f'axes {other.get_label()!r} '
+                            f'{other.get_title()!r}'))
+        for owner2, text2, box2 in boxes:
+            if owner2 is not owner and id(text) < id(text2) and \
+                    overlap(box, box2):
+                out.append((text.get_text(), text2.get_text()))
+    return out
+
+
+@pytest.fixture
+def kept_figures(monkeypatch):
+    """The figures the tool closes, kept open to inspect."""
+    import matplotlib.pyplot as plt
+    close = plt.close
+    kept = []
+    monkeypatch.setattr(plt, 'close', kept.append)
+    yield kept
+    for fig in kept:
+        close(fig)
+
+
+def assert_readable(fig):
+    assert text_outside_figure(fig) == []
+    assert text_overlaps(fig) == []
+
+
+def heatmaps(fig):
+    """``{axes title: image}`` of the figure's heatmap panels, the titles'
+    line breaks (wrapped to the panel's width) made spaces."""
+    return {' '.join(ax.get_title().split()): ax.images[0]
+            for ax in fig.axes
+            if ax.images and ax.get_label() != '<colorbar>'}

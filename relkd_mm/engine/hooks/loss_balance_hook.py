@@ -29,9 +29,10 @@ class LossBalanceHook(DistillDiagnosticsHook):
     iteration 20), at the first iteration after a
     :class:`DistillWarmupHook` ramp ends, and then every ``interval``
     iterations: each measurement costs a gradient of each term back to the
-    features (about a third of a step), i.e. well under 1% of a run on
-    average (``tools/benchmark_cost.py``'s ``loss_balance`` row). Nothing
-    is logged unless a term is out of bounds.
+    features, 4 measurements in the first 1000 iterations and 13 in 10,000
+    (``tools/benchmark_cost.py --loss-balance`` times it and amortises it
+    over a schedule: docs/benchmarks.md; target under 1% of a step).
+    Nothing is logged unless a term is out of bounds.
 
     Why the bounds: at ``high`` (5) times the CE's pull the student follows
     that term alone: VRM + MMRazor's DKD at DKD's CIFAR-100 settings (alpha
