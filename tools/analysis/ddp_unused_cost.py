@@ -25,6 +25,7 @@ Example (CPU, one thread per process)::
         --batch 64 --repeats 30 --threads 1
 """
 import argparse
+import datetime
 import os
 import os.path as osp
 import socket
@@ -96,8 +97,10 @@ def worker(rank, args, port):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     cuda = args.device == 'cuda'
     device = torch.device('cuda', rank) if cuda else torch.device('cpu')
+    # A peer that never comes fails the run in minutes, not gloo's 30.
     torch_dist.init_process_group('nccl' if cuda else 'gloo', rank=rank,
-                                  world_size=WORLD)
+                                  world_size=WORLD,
+                                  timeout=datetime.timedelta(minutes=3))
     try:
         cfg = Config.fromfile(args.config)
         steps = {}
@@ -145,9 +148,11 @@ def main(argv=None):
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
+    # spawn, never fork: a fork of this process (its imports start
+    # threads) could leave a worker holding a lock it never releases, and
+    # its peer waiting for it in init_process_group (seen in CI).
     mp.start_processes(worker, args=(args, port), nprocs=WORLD,
-                       start_method='fork' if args.device == 'cpu' else
-                       'spawn')
+                       start_method='spawn')
 
 
 if __name__ == '__main__':
