@@ -2,29 +2,17 @@
 # the logits of each image's real and virtual (RandAugment) views
 # (VRMDistill: its label recorder sees the labels repeated for the virtual
 # rows). The data and schedule of the VRM config of this pair; the settings
-# of dkd_resnet32x4_resnet8x4_1xb64_cifar100.py.
-_base_ = ['./kd-2b_resnet32x4_resnet8x4_1xb64_cifar100.py']
+# of dkd_resnet32x4_resnet8x4_1xb64_cifar100.py (no warm-up, as there).
+_base_ = [
+    './kd-2b_resnet32x4_resnet8x4_1xb64_cifar100.py',
+    '../_base_/distill/dkd_logits.py',
+]
 
 model = dict(
     distiller=dict(
         _delete_=True,
         type='ConfigurableDistiller',
-        student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc'),
-            gt_labels=dict(type='ModuleInputs', source='head.loss_module')),
-        teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_dkd=dict(
-                type='DKDLoss',
-                tau=4,
-                alpha=1.0,
-                beta=8.0,
-                reduction='batchmean',
-                loss_weight=1.0)),
-        loss_forward_mappings=dict(
-            loss_dkd=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc'),
-                gt_labels=dict(
-                    recorder='gt_labels', from_student=True, data_idx=1)))))
+        student_recorders=_base_.dkd_logits.student_recorders,
+        teacher_recorders=_base_.dkd_logits.teacher_recorders,
+        distill_losses=_base_.dkd_logits.distill_losses,
+        loss_forward_mappings=_base_.dkd_logits.loss_forward_mappings))
