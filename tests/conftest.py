@@ -41,9 +41,19 @@ def imagenet_root(tmp_path_factory):
 def run_tool(script, *args, timeout=600, check=True):
     """Run ``tools/<script>`` in a subprocess, as a user would."""
     env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', script), *map(str, args)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(
+            [sys.executable, osp.join(REPO, 'tools', script),
+             *map(str, args)],
+            cwd=REPO, env=env, capture_output=True, text=True,
+            timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        # What it printed says where it waited; pytest-timeout would not.
+        out = [(s or b'')[-6000:] for s in (exc.stdout, exc.stderr)]
+        raise AssertionError(
+            f'tools/{script} still running after {timeout} s:\n' + '\n'.join(
+                o.decode(errors='replace') if isinstance(o, bytes) else o
+                for o in out)) from None
     if check and proc.returncode != 0:
         raise AssertionError(
             f'tools/{script} failed ({proc.returncode}):\n'

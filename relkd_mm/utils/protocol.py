@@ -378,6 +378,39 @@ def protocol_cfg_hook(train_size, data_root, val_size=VAL_SIZE):
     return prepare
 
 
+#: Config keys that cannot change a run's weights or accuracies: where the
+#: console and logs go, which loop class evaluates (every one reports the
+#: same top-1), the runner class. A run keyed without them survives a
+#: change of them (the cache holds the trained result, not the log).
+RESULT_NEUTRAL_KEYS = ('runner_type', 'log_level', 'log_processor',
+                       'visualizer', 'vis_backends')
+RESULT_NEUTRAL_DEFAULT_HOOKS = ('timer', 'logger', 'checkpoint',
+                                'visualization')
+#: Hooks that only check and warn (they read losses, gradients and
+#: batches, never change them or draw random numbers).
+RESULT_NEUTRAL_HOOKS = ('TrainCheckHook', 'LossBalanceHook')
+
+
+def result_relevant(cfg):
+    """A copy of ``cfg`` without what :data:`RESULT_NEUTRAL_KEYS`,
+    :data:`RESULT_NEUTRAL_DEFAULT_HOOKS` and :data:`RESULT_NEUTRAL_HOOKS`
+    name, and without the type of the validation and test loops."""
+    cfg = Config(cfg.to_dict())
+    for key in RESULT_NEUTRAL_KEYS:
+        cfg.pop(key, None)
+    for key in RESULT_NEUTRAL_DEFAULT_HOOKS:
+        cfg.get('default_hooks', {}).pop(key, None)
+    if 'custom_hooks' in cfg:
+        cfg.custom_hooks = [
+            h for h in cfg.custom_hooks
+            if str(h.get('type', '')).split('.')[-1]
+            not in RESULT_NEUTRAL_HOOKS]
+    for loop in ('val_cfg', 'test_cfg'):
+        if isinstance(cfg.get(loop), dict):
+            cfg[loop].pop('type', None)
+    return cfg
+
+
 class Protocol:
     """Runs of the fmnist-lowdata protocol, their results and tables.
 
@@ -490,7 +523,9 @@ class Protocol:
         """The configs one run of ``arm`` trains with (protocol splits,
         options and stage epochs applied), as text: what the run folder is
         keyed by, so that a preset file and the ``--cfg-options`` that gave
-        the same values while tuning share their runs."""
+        the same values while tuning share their runs. Settings that cannot
+        change what is trained or measured (:func:`result_relevant`) are
+        left out, so that a new logger or warning hook keeps the cache."""
         texts = []
         for path, extra in zip(self.config_paths(arm), self.stage_options(
                 arm)):
@@ -498,7 +533,7 @@ class Protocol:
             self.prepare(cfg, False)
             cfg.merge_from_dict(self.shared_options)
             cfg.merge_from_dict(extra)
-            texts.append(cfg.pretty_text)
+            texts.append(result_relevant(cfg).pretty_text)
         return texts
 
     def stage_options(self, arm):

@@ -174,3 +174,37 @@ def test_ablation_table_steps_are_paired_against_the_row_before(tmp_path):
     assert f'{step} (vs VRM: inter-sample graph)' in table[4]
     assert table[2].split(' | ')[2] == '-'
     assert runner.ablation_table(results, ('KD', 'RRD'), 'val') is None
+
+
+def test_run_key_ignores_only_what_cannot_change_a_result(tmp_path):
+    """A run folder is keyed by the resolved config without its logger,
+    warning hooks, runner and loop classes (a run cached before such a
+    change is the same run: tools/benchmark.py reproduced KD's seed 0 to
+    the digit across one), and by every setting that trains differently."""
+    runner = protocol.Protocol(str(tmp_path), str(tmp_path))
+    arm, = protocol.arms_named(['VRM+KD'])
+    teachers = dict(main=dict(sha256='0' * 64))
+
+    def key(**options):
+        runner.options = dict(options)
+        return runner.run_dir(arm, 0, teachers)
+
+    base = key()
+    cfg = Config.fromfile(runner.config_paths(arm)[0])
+    runner.prepare(cfg, False)
+    hooks = [h for h in cfg.custom_hooks
+             if h['type'] != 'mmrazor.LossBalanceHook']
+    assert len(hooks) == len(cfg.custom_hooks) - 1
+    assert key(custom_hooks=hooks) == base
+    assert key(**{'default_hooks.logger.interval': 7,
+                  'val_cfg.type': 'mmrazor.SingleTeacherDistillValLoop',
+                  'runner_type': 'Runner', 'log_level': 'WARNING'}) == base
+    warmup = [dict(h, warmup_iters=1) if 'Warmup' in h['type'] else h
+              for h in cfg.custom_hooks]
+    for changed in (dict(custom_hooks=warmup),
+                    {'optim_wrapper.optimizer.lr': 0.5},
+                    {'default_hooks.sampler_seed': None},
+                    {'model.distiller.distill_losses.loss_vrm.loss_weight':
+                     3.0}):
+        assert key(**changed) != base, changed
+    assert key(**{'randomness.seed': 1}) != base

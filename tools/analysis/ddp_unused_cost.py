@@ -6,7 +6,8 @@ where one really gets none (REFILLED stage 1,
 ``tests/test_configs/test_find_unused_parameters.py``); this measures what
 the others save.
 
-Two processes (gloo on CPU; NCCL with one GPU per process on CUDA) build the
+``--nprocs`` processes (two by default; gloo on CPU, NCCL with one GPU per
+process on CUDA) build the
 config's algorithm twice from the same seed and wrap one copy in
 ``MMDistributedDataParallel`` with ``find_unused_parameters=True``, the
 other without, both as the runner does (``broadcast_buffers=False``). Each
@@ -31,6 +32,7 @@ import os.path as osp
 import socket
 import statistics
 import sys
+import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -47,8 +49,6 @@ from mmrazor.registry import MODELS  # noqa: E402
 
 from relkd_mm.utils.profiling import quartiles, timed  # noqa: E402
 
-WORLD = 2
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -62,7 +62,17 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=1,
                         help='torch threads per process (CPU)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--nprocs', type=int, default=2,
+                        help='DDP processes (1: this process alone, the '
+                        'gradient all-reduce over a group of one)')
+    parser.add_argument('--timeout', type=float, default=900,
+                        help='seconds before the workers are stopped and '
+                        'the run fails, naming the step each one reached')
     return parser.parse_args(argv)
+
+
+def progress(rank, what):
+    print(f'[rank {rank}] {what}', file=sys.stderr, flush=True)
 
 
 def build(cfg, device):
@@ -98,9 +108,11 @@ def worker(rank, args, port):
     cuda = args.device == 'cuda'
     device = torch.device('cuda', rank) if cuda else torch.device('cpu')
     # A peer that never comes fails the run in minutes, not gloo's 30.
+    progress(rank, 'joining the process group')
     torch_dist.init_process_group('nccl' if cuda else 'gloo', rank=rank,
-                                  world_size=WORLD,
+                                  world_size=args.nprocs,
                                   timeout=datetime.timedelta(minutes=3))
+    progress(rank, 'in the process group')
     try:
         cfg = Config.fromfile(args.config)
         steps = {}
@@ -110,6 +122,7 @@ def worker(rank, args, port):
                 module=model, device_ids=[rank] if cuda else None,
                 broadcast_buffers=False, find_unused_parameters=unused)
             steps[unused] = (ddp, build_optim_wrapper(ddp, cfg.optim_wrapper))
+        progress(rank, 'both variants built')
         data = make_data(steps[True][0].module, args.batch, args.size)
         times = {True: [], False: []}
         for r in range(args.warmup + args.repeats):
@@ -119,17 +132,25 @@ def worker(rank, args, port):
                           device)
                 if r >= args.warmup:
                     times[unused].append(t)
+            progress(rank, f'round {r + 1} stepped')
         if rank == 0:
             report(args, times)
+        # Both DDP reducers go, and every rank reaches this point, before
+        # the group does: a rank that left it while its peer still held a
+        # reducer hung that peer at exit (1 run in 5 here).
+        steps.clear()
+        model = ddp = optim_wrapper = None
+        torch_dist.barrier()
     finally:
         torch_dist.destroy_process_group()
+    progress(rank, 'left the process group')
 
 
 def report(args, times):
     diffs = [a - b for a, b in zip(times[True], times[False])]
     with_, without = (statistics.median(times[k]) for k in (True, False))
     low, saved, high = quartiles(diffs)
-    print(f'{osp.relpath(args.config, REPO)}: {WORLD} processes x '
+    print(f'{osp.relpath(args.config, REPO)}: {args.nprocs} processes x '
           f'{args.batch} images ({args.size} px), {args.device}, '
           f'{args.threads} thread(s) per process, {args.repeats} rounds')
     print('| find_unused_parameters | step (median, ms) |\n|---|---|')
@@ -148,11 +169,25 @@ def main(argv=None):
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
+    if args.nprocs == 1:
+        worker(0, args, port)
+        return
     # spawn, never fork: a fork of this process (its imports start
     # threads) could leave a worker holding a lock it never releases, and
     # its peer waiting for it in init_process_group (seen in CI).
-    mp.start_processes(worker, args=(args, port), nprocs=WORLD,
-                       start_method='spawn')
+    context = mp.start_processes(worker, args=(args, port),
+                                 nprocs=args.nprocs, start_method='spawn',
+                                 join=False)
+    deadline = time.monotonic() + args.timeout
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            alive = [r for r, p in enumerate(context.processes)
+                     if p.is_alive()]
+            for p in context.processes:
+                p.kill()
+            sys.exit(f'ddp_unused_cost: rank(s) {alive} still running after '
+                     f'--timeout {args.timeout:g} s: stopped (their last '
+                     '"[rank N]" line above says where they waited).')
 
 
 if __name__ == '__main__':
