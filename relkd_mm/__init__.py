@@ -2,8 +2,9 @@
 
 Importing the package applies the upstream compatibility patches
 (:mod:`relkd_mm.compat`) and registers every component: losses,
-connectors, algorithms and hooks into MMRazor's registries; backbones,
-datasets and transforms into MMPretrain's.
+connectors, algorithms, hooks and the runner of relkd_mm's configs
+(``RelKDRunner``) into MMRazor's registries; backbones, datasets and
+transforms into MMPretrain's.
 """
 import warnings
 
@@ -22,6 +23,7 @@ with warnings.catch_warnings():
 
     from .version import __version__  # noqa: E402
     from . import datasets, engine, models  # noqa: E402,F401
+    from .runner import relkd_runner  # noqa: E402,F401
 # isort: on
 
 __all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']

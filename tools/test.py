@@ -111,11 +111,7 @@ def main():
         ]
 
     check_config_values(cfg)  # a wrong type fails naming its key
-    if 'runner_type' not in cfg:
-        runner = ToolRunner.with_console(verbose=args.verbose).from_cfg(cfg)
-    else:
-        from mmengine.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
+    runner = ToolRunner.for_config(cfg, verbose=args.verbose)
     if note:
         runner.logger.warning(f'tools/test.py: {note}')
     if plan == 'student':

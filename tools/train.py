@@ -151,12 +151,7 @@ def main():
 
     # One run per work dir, taken before the runner writes its log there.
     with work_dir_lock(cfg.work_dir):
-        if 'runner_type' not in cfg:
-            runner = ToolRunner.with_console(
-                verbose=args.verbose).from_cfg(cfg)
-        else:
-            from mmengine.registry import RUNNERS
-            runner = RUNNERS.build(cfg)
+        runner = ToolRunner.for_config(cfg, verbose=args.verbose)
         runner.train()
 
 

@@ -1,13 +1,20 @@
 # Runtime shared by every relkd_mm config (MMPretrain conventions).
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['relkd_mm'], allow_failed_imports=False)
+# Strict load_from and resume, a checked resume and teacher, atomic
+# checkpoint files, student-only distillation checkpoints, a CPU
+# --launcher pytorch, errors that name the key (relkd_mm/runner/
+# relkd_runner.py); a config without it runs MMEngine's Runner as it is.
+runner_type = 'mmrazor.RelKDRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Keeps the last checkpoint (resume) and never selects on the test set.
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # Keeps the last checkpoint (resume) and never selects on the test set;
+    # removes an old checkpoint only once the new one is complete.
+    checkpoint=dict(
+        type='mmrazor.AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

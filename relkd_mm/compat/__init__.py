@@ -1,5 +1,5 @@
-"""Every patch relkd_mm applies to upstream code, numbered 1-18 (14-16 are
-gone: they are extension points now, see below).
+"""Every patch relkd_mm applies to upstream code, numbered 1-18 (8, 11-16
+and 18 are gone: they are extension points now, see below).
 
 Two kinds, one function each, each with the reason and the upstream issue
 in its docstring:
@@ -10,25 +10,31 @@ in its docstring:
   safe (no full unpickling, whatever the torch version or environment).
 * :mod:`.behaviour`: upstream defects that let a run go silently wrong,
   unsafe or fail obscurely, by subject: ``config_errors`` (5's
-  ``patch_cfg_path_errors``, 8: arguments and values),
-  ``distiller_errors`` (9), ``data_errors`` (10: images, 13: data sets),
-  ``onnx_export`` (7: torch >= 2.9's exporter, for mmdeploy), ``launcher``
-  (11: ``--launcher pytorch`` without CUDA), ``checkpoints`` (12:
-  checkpoints a kill or a full disk destroys), ``teacher_evaluation``
-  (17: a bad teacher found only after training), ``state_dict_logger``
-  (18). Former patches that are extension points now, which configs name
-  (a config without them gets upstream's behaviour): 14 (image channels)
-  and 15 (ignored top-level keys) are
-  :class:`~relkd_mm.engine.hooks.TrainCheckHook`'s, 16 (``CRDLoss``
-  ignores its ``loss_weight``) is
-  :class:`~relkd_mm.models.losses.WeightedCRDLoss`, and 17's frozen
-  teacher evaluated at every validation is
-  :class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. The
-  strict-loading patches (6: non-strict and random teachers, resumes
-  that change the run) are
-  :mod:`relkd_mm.runner.strict_loading_patches` (its resume checks in
-  :mod:`relkd_mm.runner.resume_checks`), next to the rules they enforce
-  (:mod:`relkd_mm.runner.strict_loading`).
+  ``patch_cfg_path_errors``), ``distiller_errors`` (9), ``data_errors``
+  (10: images), ``onnx_export`` (7: torch >= 2.9's exporter, for
+  mmdeploy), ``teacher_evaluation`` (17: the arguments of the teacher
+  check). The strict ``teacher_ckpt`` and ``Pretrained`` loads (6) are
+  :mod:`relkd_mm.runner.strict_loading_patches`, next to the rules they
+  enforce (:mod:`relkd_mm.runner.strict_loading`).
+
+Former patches that are extension points now, which configs name (a config
+without them gets upstream's behaviour, also in a process that imports
+relkd_mm): :class:`~relkd_mm.runner.relkd_runner.RelKDRunner`
+(``runner_type``) loads ``load_from`` and resumes strictly and checks the
+teacher and the resume
+(6, 17), writes checkpoints atomically and resumes from the newest intact
+one (12), registers ``TeacherCheckpointHook`` (student-only checkpoints),
+runs ``--launcher pytorch`` without CUDA (11), sends MMEngine's state-dict
+report to the log (18) and names wrong arguments and values (8) and empty
+or missing data sets (13); its
+:class:`~relkd_mm.engine.hooks.AtomicCheckpointHook` removes an old
+checkpoint only after the new one is complete (12). 14 (image channels)
+and 15 (ignored top-level keys) are
+:class:`~relkd_mm.engine.hooks.TrainCheckHook`'s, 16 (``CRDLoss`` ignores
+its ``loss_weight``) is :class:`~relkd_mm.models.losses.WeightedCRDLoss`,
+and 17's frozen teacher evaluated at every validation is
+:class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. Their errors
+stay importable from here.
 
 Each patch
 
@@ -49,31 +55,25 @@ fails without patch 1.
 its first ``mm*`` import. So none of the modules here imports an ``mm*``
 package at module level.
 """
+from relkd_mm.runner.build_errors import ConfigArgumentError, ConfigValueError
+from relkd_mm.runner.dataset_errors import EmptyDatasetError
+from relkd_mm.runner.load_checks import (RandomTeacherError,
+                                         TeacherConflictError)
 from relkd_mm.runner.resume_checks import ResumeConfigError
 from relkd_mm.runner.strict_loading_patches import (
-    NonFiniteTeacherError, RandomTeacherError, TeacherConflictError,
-    patch_strict_checkpoint_loading)
-from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
-from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
-                                      patch_cfg_path_errors,
-                                      patch_registry_argument_errors)
-from .behaviour.data_errors import (CorruptImageError, EmptyDatasetError,
-                                    patch_dataset_errors,
-                                    patch_load_image_errors)
+    NonFiniteTeacherError, patch_strict_checkpoint_loading)
+from .behaviour.config_errors import patch_cfg_path_errors
+from .behaviour.data_errors import CorruptImageError, patch_load_image_errors
 from .behaviour.distiller_errors import patch_distiller_errors
-from .behaviour.launcher import patch_mmengine_cpu_launcher
 from .behaviour.onnx_export import patch_onnx_export_default
-from .behaviour.state_dict_logger import patch_load_state_dict_logger
 from .behaviour.teacher_evaluation import patch_teacher_evaluation
-from .stack import (APPLIED, _mark, patch_mmengine_checkpoint_loading,
+from .stack import (APPLIED, patch_mmengine_checkpoint_loading,
                     patch_mmengine_config_scope, patch_mmengine_installed_path,
                     patch_mmrazor_quantization_helpers, patch_numpy_in1d,
                     patch_torchvision_fake_kernels)
 
 # Private names, as the single module had them: tests restore the originals
-# a patch replaced and call the random-teacher check on its own.
-from relkd_mm.runner.strict_loading_patches import (  # noqa: F401 isort: skip
-    _check_teacher_loaded)
+# a patch replaced.
 from .stack import _UNPATCHED  # noqa: F401 isort: skip
 
 
@@ -110,47 +110,15 @@ PATCHED_ATTRIBUTES = {
     'numpy:in1d': 'numpy_in1d',
     'mmengine.hub.hub:get_config': 'cfg_path_errors',
     'mmengine.hub:get_config': 'cfg_path_errors',
-    # behaviour/ (8, 10, 11, 13): no extension point used yet.
-    'mmengine.registry.registry:Registry.build': 'registry_argument_errors',
+    # behaviour/ (10): no extension point used yet.
     'mmcv.transforms.loading:LoadImageFromFile.transform':
         'load_image_errors',
-    'mmengine.dataset.base_dataset:BaseDataset._serialize_data':
-        'dataset_errors',
-    'mmengine.dataset.base_dataset:BaseDataset.full_init': 'dataset_errors',
-    'mmpretrain.datasets.custom:CustomDataset.load_data_list':
-        'dataset_errors',
-    'mmengine.dist.utils:_init_dist_pytorch': 'mmengine_cpu_launcher',
-    'mmengine.runner.runner:Runner.wrap_model': 'mmengine_cpu_launcher',
-    # Checkpoints, strict loading, resume, teacher checkpoints (6, 12, 18,
-    # runner/teacher_checkpoint.py) and the teacher check (17).
-    'mmengine.hooks.checkpoint_hook:'
-    'CheckpointHook._save_checkpoint_with_step':
-        'mmengine_atomic_checkpoints',
-    'mmengine.runner.checkpoint:find_latest_checkpoint':
-        'mmengine_atomic_checkpoints',
-    'mmengine.runner.runner:find_latest_checkpoint':
-        'mmengine_atomic_checkpoints',
-    'mmengine.runner:find_latest_checkpoint': 'mmengine_atomic_checkpoints',
-    'mmengine.runner.checkpoint:save_checkpoint':
-        'mmengine_atomic_checkpoints',
-    'mmengine.runner.runner:save_checkpoint': 'mmengine_atomic_checkpoints',
-    'mmengine.runner:save_checkpoint': 'mmengine_atomic_checkpoints',
-    'mmrazor.implementations.pruning.group_fisher.hook:save_checkpoint':
-        'mmengine_atomic_checkpoints',
-    'mmengine.runner.checkpoint:load_state_dict': 'load_state_dict_logger',
+    # 6: strict Pretrained and teacher_ckpt loads; 17: the teacher check's
+    # arguments.
     'mmengine.model.weight_init:PretrainedInit.__call__':
         'strict_pretrained_init',
     'mmengine.model.weight_init:PretrainedInit.__init__':
         'strict_pretrained_init',
-    'mmengine.runner.runner:Runner.load_checkpoint':
-        'strict_runner_load_checkpoint',
-    'mmengine.runner.runner:Runner.resume': 'strict_runner_load_checkpoint',
-    'mmengine.runner.runner:_load_checkpoint_to_model':
-        'strict_runner_load_checkpoint',
-    'mmengine.runner.runner:Runner.train':
-        'strict_runner_load_checkpoint, teacher_check',
-    'mmengine.runner.runner:Runner.register_hooks':
-        'student_only_checkpoints',
     'mmrazor.models.algorithms.distill.configurable.single_teacher_distill:'
     'SingleTeacherDistill.__init__':
         'strict_teacher_ckpt, teacher_expected_top1',
@@ -178,18 +146,9 @@ def apply_all():
     patch_mmengine_installed_path()
     patch_cfg_path_errors()
     patch_strict_checkpoint_loading()
-    patch_registry_argument_errors()
     patch_distiller_errors()
     patch_load_image_errors()
-    patch_mmengine_cpu_launcher()
-    patch_mmengine_atomic_checkpoints()
-    patch_dataset_errors()
     patch_teacher_evaluation()
-    patch_load_state_dict_logger()
-    # Student-only checkpoints (MMRazor #157, #594): the patch and its
-    # reasons live with the hook it registers.
-    from relkd_mm.runner.teacher_checkpoint import patch_runner_default_hook
-    patch_runner_default_hook(_mark)
     return list(APPLIED)
 
 
@@ -198,13 +157,9 @@ __all__ = ['APPLIED', 'PATCHED_ATTRIBUTES', 'apply_all',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
            'patch_mmengine_installed_path', 'patch_cfg_path_errors',
-           'patch_strict_checkpoint_loading',
-           'patch_registry_argument_errors', 'patch_distiller_errors',
-           'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
-           'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
-           'patch_dataset_errors',
+           'patch_strict_checkpoint_loading', 'patch_distiller_errors',
+           'patch_load_image_errors', 'patch_onnx_export_default',
            'patch_teacher_evaluation',
-           'patch_load_state_dict_logger',
            'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
            'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
            'NonFiniteTeacherError', 'TeacherConflictError']

@@ -1,6 +1,7 @@
-# relkd_mm.compat imports this package (strict_loading_patches,
-# resume_checks) before the patches run: nothing here may import an mm*
-# package at module level.
+# relkd_mm.compat imports this package (strict_loading_patches and the
+# errors it re-exports) before the patches run: nothing here may import an
+# mm* package at module level. RelKDRunner (relkd_runner.py) does, and is
+# registered by relkd_mm/__init__.py after the patches.
 from .checkpoint import (CheckpointDownloadError, CheckpointWriteError,
                          CorruptCheckpointError, UnsafeCheckpointError,
                          load_checkpoint_file, safe_globals, trust_checkpoint,

@@ -372,6 +372,48 @@ def intact_checkpoints(folder):
     return [p for p in paths if checkpoint_problem(p) is None]
 
 
+def latest_intact_checkpoint(work_dir):
+    """The checkpoint a plain ``--resume`` continues from: the one
+    ``work_dir/last_checkpoint`` names if it is intact, else the newest
+    intact ``epoch_N``/``iter_N`` checkpoint (logged), else None when
+    ``last_checkpoint`` is missing.
+
+    Why: MMEngine 0.10.7's ``find_latest_checkpoint`` returns whatever
+    ``last_checkpoint`` names: a file truncated by a kill or a full disk
+    then fails the resume with a bare miniz ``failed finding central
+    directory`` or ``EOFError``, and an empty ``last_checkpoint`` with
+    ``checkpoint '' can not be found``. Upstream: none found.
+
+    Raises:
+        CorruptCheckpointError: ``last_checkpoint`` names a damaged file
+            (or nothing) and no intact checkpoint is left.
+    """
+    from mmengine.logging import print_log
+    save_file = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(save_file):
+        print_log('Did not find last_checkpoint to be resumed.',
+                  logger='current')
+        return None
+    with open(save_file) as f:
+        named = f.read().strip()
+    problem = checkpoint_problem(named) if named else None
+    if named and problem is None:
+        return named
+    what = (f'{save_file} names {named!r}, which {problem}' if named else
+            f'{save_file} is empty')
+    intact = intact_checkpoints(work_dir)
+    if intact:
+        print_log(f'--resume: {what}; resuming from the newest intact '
+                  f'checkpoint {intact[0]} instead.', logger='current',
+                  level=30)
+        return intact[0]
+    raise CorruptCheckpointError(
+        f'--resume: {what}, and {work_dir} holds no intact checkpoint to '
+        'fall back to (the run was probably killed while saving its first '
+        'one). Start the run again without --resume, or pass --resume '
+        'FILE.')
+
+
 def _corrupt_error(filename, problem):
     folder = osp.dirname(osp.abspath(filename))
     intact = [p for p in intact_checkpoints(folder)

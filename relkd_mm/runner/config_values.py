@@ -5,7 +5,7 @@ value and a valid example instead of with MMEngine's or torch's message.
 
 Not a patch: the tools call :func:`check_config_values`, and
 ``TrainCheckHook.before_run`` for runners built elsewhere."""
-from relkd_mm.compat.behaviour.config_errors import _NUMBER, ConfigValueError
+from relkd_mm.runner.build_errors import _NUMBER, ConfigValueError
 
 
 # The documented keys (README, docs/tuning.md, docs/errors.md) and what

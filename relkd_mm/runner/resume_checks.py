@@ -1,9 +1,17 @@
-"""Resumes that would change the run, refused or made to work (part of
-patch 6 of :mod:`relkd_mm.compat`, installed on ``Runner.load_checkpoint``
-and ``Runner.resume`` by :mod:`relkd_mm.runner.strict_loading_patches`).
+"""Resumes that would change the run, refused or made to work, by
+:class:`~relkd_mm.runner.relkd_runner.RelKDRunner`'s ``load_checkpoint``
+and ``resume``.
 
-Imports no mm* package at module level (see
-:mod:`relkd_mm.runner.strict_loading_patches`).
+Why: a resume whose config changes the optimizer type or the schedule
+(``T_max``, milestones, the number of schedulers) is accepted by MMEngine
+0.10.7, which loads the checkpoint's scheduler state over the config's
+(resuming with a longer cosine keeps the learning rate frozen), and another
+optimizer's state fails inside torch (``KeyError: 'step'``); a resumed
+checkpoint's ``meta['config']`` is executed as a Python config, so a safely
+loaded file could still run code. Upstream: none found.
+
+Imports no mm* package at module level: :mod:`relkd_mm.compat` re-exports
+:class:`ResumeConfigError` before its patches run.
 """
 
 
@@ -26,7 +34,7 @@ _FIX = ('Resume with the config of the run that wrote the checkpoint, or '
         'and no --resume (optimizer state and schedule then start fresh).')
 
 
-def _check_resume_matches_config(runner, checkpoint, filename):
+def check_resume_matches_config(runner, checkpoint, filename):
     """Refuse a resume whose optimizer type or schedule differs from the
     checkpoint's: MMEngine loads the checkpoint's scheduler state over the
     config's (a longer schedule keeps the old one, the learning rate
@@ -119,7 +127,7 @@ def _iterations_per_epoch_changed(runner, checkpoint):
             'schedule counts iterations, so it would differ too')
 
 
-def _extend_resumed_schedules(runner):
+def extend_resumed_schedules(runner):
     """After ``Runner.resume`` loaded the schedulers' states: give those
     whose only change is ``end`` (a longer ``max_epochs``) the config's, so
     that the schedule goes on instead of freezing the learning rate where
@@ -143,7 +151,7 @@ def _extend_resumed_schedules(runner):
             f'run ended it at {old}); the same schedule goes on.')
 
 
-def _drop_executable_config(checkpoint, filename):
+def drop_executable_config(checkpoint, filename):
     """``Runner.resume`` executes ``checkpoint['meta']['config']`` as a
     Python config (``Config.fromstring``) to compare GPU counts: text in a
     checkpoint would run as code although the file loaded safely. MMEngine

@@ -7,7 +7,8 @@ checkpoint's 124.8 MiB (docs/benchmarks.md, "Checkpoint size"). Those
 weights are already on disk, in ``model.teacher_ckpt``.
 
 :class:`~relkd_mm.engine.hooks.TeacherCheckpointHook` (registered in every
-distillation runner, see :func:`patch_runner_default_hook`) therefore
+distillation run of :class:`~relkd_mm.runner.relkd_runner.RelKDRunner`)
+therefore
 writes *student-only* checkpoints: the state dict without its ``teacher.*``
 keys, and ``meta['teacher_ckpt']`` naming the teacher file and its sha256
 (:func:`strip_teacher`). Everything else stays: the student, the
@@ -240,38 +241,3 @@ def restore_teacher(model, checkpoint, source, teacher_ckpt,
     for key, value in model.teacher.state_dict().items():
         state[PREFIX + key] = value
     return record
-
-
-def patch_runner_default_hook(mark=None):
-    """Register :class:`~relkd_mm.engine.hooks.TeacherCheckpointHook` in
-    every runner of a distiller whose config lists none (a listed one, e.g.
-    ``save_teacher=True``, is used instead). Idempotent; ``mark(name)`` is
-    called when it patches (relkd_mm.compat's record of applied patches).
-
-    Why: the default must hold for every config, including the ones whose
-    text keys cached experiment runs, and for the runners quick_runs and
-    the protocol build. Upstream: open-mmlab/mmrazor#157, #594 (no fix).
-    """
-    from mmengine.runner import Runner
-    if getattr(Runner.register_hooks, '_relkd_mm_teacher_ckpt', False):
-        return
-    import functools
-    original = Runner.register_hooks
-
-    @functools.wraps(original)
-    def register_hooks(self, default_hooks=None, custom_hooks=None):
-        original(self, default_hooks, custom_hooks)
-        from mmengine.model import is_model_wrapper
-        from mmrazor.models import SingleTeacherDistill
-
-        from relkd_mm.engine.hooks import TeacherCheckpointHook
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
-        if isinstance(model, SingleTeacherDistill) and not any(
-                isinstance(h, TeacherCheckpointHook) for h in self._hooks):
-            self.register_hook(TeacherCheckpointHook())
-
-    register_hooks._relkd_mm_teacher_ckpt = True
-    Runner.register_hooks = register_hooks
-    if mark is not None:
-        mark('student_only_checkpoints')

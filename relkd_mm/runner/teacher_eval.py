@@ -1,8 +1,8 @@
 """The frozen teacher, evaluated once: the teacher metrics that
 :class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop` keeps while the
 teacher and the validation set stay the same, and the teacher check before
-the first training iteration (``model.teacher_expected_top1``, installed by
-:mod:`relkd_mm.compat.behaviour.teacher_evaluation`).
+the first training iteration (``model.teacher_expected_top1``, registered
+by :class:`~relkd_mm.runner.relkd_runner.RelKDRunner`).
 """
 import random
 
@@ -231,10 +231,10 @@ def check_teacher_accuracy(runner):
 
 class TeacherCheckHook(Hook):
     """Runs :func:`check_teacher_accuracy` in ``before_train`` (after
-    ``load_from``/resume loaded the teacher). Registered by the patched
-    ``Runner.train`` for a model that sets ``teacher_expected_top1``; not
-    listed in configs, so that configs without the key resolve as
-    before."""
+    ``load_from``/resume loaded the teacher). Registered by
+    :meth:`RelKDRunner.train <relkd_mm.runner.relkd_runner.RelKDRunner.
+    train>` for a model that sets ``teacher_expected_top1``; not listed in
+    configs, so that configs without the key resolve as before."""
 
     priority = 'VERY_HIGH'
 

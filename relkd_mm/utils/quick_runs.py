@@ -16,11 +16,12 @@ import time
 from collections import namedtuple
 
 from mmengine.config import Config
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.registry import RUNNERS
 from mmengine.utils import get_installed_path
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
-from relkd_mm.runner.checkpoint import sha256  # also protocol's
+from relkd_mm.runner.checkpoint import (  # sha256: also protocol's
+    latest_intact_checkpoint, sha256)
 from relkd_mm.runner.config_values import check_config_values
 from relkd_mm.runner.work_dir_lock import work_dir_lock
 from relkd_mm.utils.console import quiet_console
@@ -149,10 +150,11 @@ def _stage_dirs(work_dir, n):
 
 
 def last_checkpoint(work_dir):
-    """The newest checkpoint MMEngine recorded in ``work_dir``, or None."""
+    """The newest intact checkpoint MMEngine recorded in ``work_dir`` (a
+    damaged latest one skipped, logged), or None."""
     if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         return None
-    path = find_latest_checkpoint(work_dir)
+    path = latest_intact_checkpoint(work_dir)
     return path if path and osp.isfile(path) else None
 
 
@@ -167,7 +169,7 @@ def test_checkpoint(name, cfg_path, checkpoint, work_dir, options,
     cfg.work_dir, cfg.load_from = work_dir, checkpoint
     cfg.experiment_name = f'{osp.basename(work_dir)}_{time.time_ns()}'
     cfg.log_level = log_level
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     if progress is not None:
         quiet_console(runner.logger)
     top1 = float(runner.test()['accuracy/top1'])
@@ -268,7 +270,7 @@ def train_and_test(name, cfg_paths, work_dir, options, teacher_ckpt=None,
             cfg.load_from = last_checkpoint(stage_dirs[k - 1])
         _HELD[-1].enter_context(work_dir_lock(stage_dir))
         check_config_values(cfg)
-        runner = Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
         if progress is not None:
             quiet_console(runner.logger)
             if not test_only:

@@ -27,8 +27,9 @@ class ToolRunner(Runner):
     """MMEngine's :class:`~mmengine.runner.Runner` with a quiet, informative
     console (module docstring).
 
-    ``ToolRunner.from_cfg(cfg)`` as for Runner; :meth:`with_console` gives
-    the class with other console options (``verbose``, ``progress``).
+    :meth:`for_config` builds the runner a config asks for with this
+    console; :meth:`with_console` gives the class with other console options
+    (``verbose``, ``progress``) on top of another Runner class.
     """
 
     #: Keep MMEngine's environment, config dump and hook table on the
@@ -38,13 +39,34 @@ class ToolRunner(Runner):
     progress = True
 
     @classmethod
-    def with_console(cls, verbose=False, progress=True):
+    def with_console(cls, verbose=False, progress=True, base=None):
         """This class with the given console options (a subclass, so that
-        ``from_cfg`` builds it)."""
-        return type(cls.__name__, (cls, ),
+        ``from_cfg`` builds it), on top of ``base`` (a Runner subclass whose
+        methods this console wraps) where given."""
+        bases = (cls, ) if base is None or issubclass(cls, base) else \
+            (cls, base)
+        return type(cls.__name__, bases,
                     dict(verbose=verbose, progress=progress,
                          __module__=cls.__module__,
                          __qualname__=cls.__qualname__))
+
+    @classmethod
+    def for_config(cls, cfg, verbose=False):
+        """The runner ``cfg`` asks for, with this console: the class its
+        ``runner_type`` names (MMEngine's Runner without one), built from
+        the config as ``RUNNERS.build`` would. A runner type that is no
+        :class:`~mmengine.runner.Runner` (e.g. ``FlexibleRunner``) is built
+        by ``RUNNERS.build``, with its own console."""
+        from mmengine.registry import RUNNERS
+        runner_type = cfg.get('runner_type', 'Runner')
+        if isinstance(runner_type, str):
+            with RUNNERS.switch_scope_and_registry(None) as registry:
+                base = registry.get(runner_type)
+        else:
+            base = runner_type
+        if not (isinstance(base, type) and issubclass(base, Runner)):
+            return RUNNERS.build(cfg)
+        return cls.with_console(verbose=verbose, base=base).from_cfg(cfg)
 
     def __init__(self, *args, **kwargs):
         self._bar = None

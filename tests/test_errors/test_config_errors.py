@@ -15,7 +15,8 @@ from relkd_mm.engine.hooks import TrainCheckHook
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)),
                             'test_runner'))
-from test_strict_loading import classifier, distill  # noqa: E402
+from test_strict_loading import (built_by_runner, classifier,  # noqa: E402
+                                 distill, distill_cfg)
 
 KD = dict(type='KLDivergence', tau=4)
 
@@ -44,25 +45,25 @@ def batch(n=4, num_classes=100):
     ]
 
 
-def test_misspelt_loss_key_suggests_the_valid_one():
+def test_misspelt_loss_key_suggests_the_valid_one(tmp_path):
     with pytest.raises(ConfigArgumentError) as info:
-        MODELS.build(dict(type='mmrazor.RRDLoss', tau_S=0.04))
+        built_by_runner(dict(type='mmrazor.RRDLoss', tau_S=0.04), tmp_path)
     msg = str(info.value)
     assert "RRDLoss (type='mmrazor.RRDLoss') has no argument 'tau_S'" \
         in msg
     assert 'tau_S=0.04' in msg and "Did you mean 'tau_s'" in msg
 
 
-def test_misspelt_key_deep_in_a_distiller_config():
+def test_misspelt_key_deep_in_a_distiller_config(tmp_path):
     cfg = distiller(losses=dict(loss_kd=dict(type='KLDivergence', taus=4)))
     with pytest.raises(ConfigArgumentError,
                        match=r"KLDivergence.*'taus'.*Did you mean 'tau'"):
-        distill(distiller=cfg)
+        built_by_runner(distill_cfg(distiller=cfg), tmp_path)
 
 
 def test_misspelt_key_in_a_config_file(repo_root, cifar100_root, tmp_path):
-    """Through the whole user path: Config + Runner.from_cfg."""
-    from mmengine.runner import Runner
+    """Through the whole user path: Config + the runner it names."""
+    from mmengine.registry import RUNNERS
     cfg = Config.fromfile(
         osp.join(repo_root, 'configs/rrd/rrd_resnet56_resnet20_1xb64_'
                  'cifar100.py'))
@@ -71,7 +72,7 @@ def test_misspelt_key_in_a_config_file(repo_root, cifar100_root, tmp_path):
     cfg.work_dir = str(tmp_path)
     cfg.train_dataloader.dataset.data_root = cifar100_root
     with pytest.raises(ConfigArgumentError, match="'tau_S'.*'tau_s'"):
-        Runner.from_cfg(cfg)
+        RUNNERS.build(cfg)
 
 
 def test_recorder_source_not_in_model():

@@ -12,7 +12,8 @@ from relkd_mm.compat import ConfigArgumentError, ConfigValueError
 from relkd_mm.engine.hooks.config_keys import unknown_config_keys
 from tests.test_errors.test_config_errors import (batch, check, distiller,
                                                   rrd_distiller)
-from tests.test_runner.test_strict_loading import distill
+from tests.test_runner.test_strict_loading import (built_by_runner, distill,
+                                                   distill_cfg)
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import REPO, STUDENT, fmnist_options, log_text, train
 
@@ -26,28 +27,28 @@ from tests.train_utils import REPO, STUDENT, fmnist_options, log_text, train
     (PRETRAIN_MODELS, dict(type='CrossEntropyLoss', loss_weight='1.0'),
      'loss_weight', '1.0'),
 ])
-def test_numbers_given_as_strings(registry, cfg, key, value):
+def test_numbers_given_as_strings(registry, cfg, key, value, tmp_path):
     with pytest.raises(ConfigArgumentError) as info:
-        registry.build(cfg)
+        built_by_runner(cfg, tmp_path, registry.scope)
     msg = str(info.value)
     assert f'{key}={value!r} is a string' in msg
     assert f'Write {key}={value} without quotes' in msg
 
 
-def test_string_number_deep_in_a_distiller():
+def test_string_number_deep_in_a_distiller(tmp_path):
     cfg = distiller(losses=dict(loss_kd=dict(type='KLDivergence', tau='4')))
     with pytest.raises(ConfigArgumentError,
                        match=r"KLDivergence .*tau='4' is a string"):
-        distill(distiller=cfg)
+        built_by_runner(distill_cfg(distiller=cfg), tmp_path)
 
 
-def test_negative_loss_weight():
+def test_negative_loss_weight(tmp_path):
     cfg = distiller(losses=dict(loss_kd=dict(type='KLDivergence', tau=4,
                                              loss_weight=-1.0)))
     with pytest.raises(ConfigValueError,
                        match=r'KLDivergence .*loss_weight=-1.0 is negative'
                        r'.*maximise.*loss_weight >= 0'):
-        distill(distiller=cfg)
+        built_by_runner(distill_cfg(distiller=cfg), tmp_path)
 
 
 def test_recorder_of_a_tuple_names_recorder_loss_and_data_idx():

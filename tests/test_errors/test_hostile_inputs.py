@@ -6,14 +6,13 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.registry import DefaultScope
-from mmpretrain.registry import TRANSFORMS
-from mmrazor.registry import MODELS
 
 from relkd_mm.compat import (ConfigArgumentError, ConfigValueError,
                              ResumeConfigError)
 from relkd_mm.models.losses import RRDLoss
 from relkd_mm.runner.strict_loading import CheckpointMismatchError
-from tests.test_runner.test_strict_loading import distill, save_classifier
+from tests.test_runner.test_strict_loading import (built_by_runner, distill,
+                                                   save_classifier)
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import (REPO, STUDENT, fmnist_options, log_text,
                                run_inprocess, train)
@@ -58,12 +57,12 @@ def test_batch_size_as_a_string_is_named_before_the_run(fmnist, tmp_path):
     assert log_text(work) == ''  # refused before the runner wrote a log
 
 
-def test_a_word_for_a_number_is_named_at_build():
+def test_a_word_for_a_number_is_named_at_build(tmp_path):
     """``--cfg-options ...loss_kd.loss_weight=abc``: a TypeError at the
     first step before."""
-    with DefaultScope.overwrite_default_scope('mmrazor'):
-        with pytest.raises(ConfigArgumentError) as info:
-            MODELS.build(dict(type='KLDivergence', loss_weight='abc'))
+    with pytest.raises(ConfigArgumentError) as info:
+        built_by_runner(dict(type='KLDivergence', loss_weight='abc'),
+                        tmp_path)
     msg = str(info.value)
     assert "loss_weight='abc' is a string, but loss_weight takes a number" \
         in msg and 'e.g. loss_weight=1.0' in msg
@@ -118,13 +117,19 @@ def test_rrd_memory_that_can_not_be_made_is_named(queue_size, said):
         assert 'GiB' in msg and 'embed_dim=128' in msg
 
 
-def test_multiview_with_a_count_per_pipeline_missing_is_named():
+def test_multiview_with_a_count_per_pipeline_missing_is_named(tmp_path):
     """VRM's ``num_views=[1]`` for two pipelines: a bare AssertionError
     inside mmpretrain's MultiView."""
+    from relkd_mm.runner.relkd_runner import RelKDRunner
     real = [dict(type='RandomFlip', prob=0.5)]
-    with pytest.raises(ConfigValueError) as info:
-        TRANSFORMS.build(dict(type='MultiView', num_views=[1],
-                              transforms=[real, real]))
+    pipeline = [dict(type='MultiView', num_views=[1],
+                     transforms=[real, real])]
+    loader = dict(dataset=dict(type='CustomDataset', data_root=str(tmp_path),
+                               lazy_init=True, pipeline=pipeline),
+                  sampler=dict(type='DefaultSampler'), batch_size=1)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        with pytest.raises(ConfigValueError) as info:
+            RelKDRunner.build_dataloader(loader)
     msg = str(info.value)
     assert 'MultiView' in msg and 'num_views=[1]' in msg
     assert 'assert len(num_views) == len(transforms)' in msg
@@ -132,12 +137,12 @@ def test_multiview_with_a_count_per_pipeline_missing_is_named():
 
 
 @pytest.mark.parametrize('std', [[0], [58.0, 0.0, 57.0], [-1.0]])
-def test_zero_std_is_named_at_build(std):
+def test_zero_std_is_named_at_build(std, tmp_path):
     """``data_preprocessor.std=[0]``: NaN inputs stopped the run at
     iteration 1 without pointing at the std."""
     with pytest.raises(ConfigValueError) as info:
-        MODELS.build(dict(type='mmpretrain.ClsDataPreprocessor',
-                          mean=[0.0] * len(std), std=std))
+        built_by_runner(dict(type='mmpretrain.ClsDataPreprocessor',
+                             mean=[0.0] * len(std), std=std), tmp_path)
     msg = str(info.value)
     assert f'std={std!r} has a zero or negative entry' in msg
     assert 'inf or NaN' in msg and 'standard deviation' in msg

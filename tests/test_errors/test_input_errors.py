@@ -6,6 +6,7 @@ import os.path as osp
 import shutil
 
 import pytest
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import DATASETS
 
 from tests.test_tools.fmnist_utils import _write_idx, make_fashion_mnist
@@ -86,8 +87,13 @@ def test_empty_dataset(tmp_path, how):
         root = make_fashion_mnist(str(tmp_path / 'f'), num_train=8,
                                   num_test=4)
         kwargs = dict(indices=0)
-    with pytest.raises(ValueError) as info:
-        build(root, **kwargs)
+    from relkd_mm.runner.relkd_runner import RelKDRunner
+    loader = dict(dataset=dict(type='LocalFashionMNIST', data_root=root,
+                               pipeline=[], **kwargs),
+                  sampler=dict(type='DefaultSampler'), batch_size=1)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        with pytest.raises(ValueError) as info:
+            RelKDRunner.build_dataloader(loader)
     msg = str(info.value)
     assert 'LocalFashionMNIST' in msg and root in msg
     assert 'is empty' in msg and 'train_dataloader.dataset' in msg

@@ -73,11 +73,14 @@ def test_offline_zoo_teacher_is_named_before_the_data(tmp_path,
 
 
 def test_missing_imagenet_names_the_layout_and_the_key(tmp_path):
+    from mmengine.registry import DefaultScope
+
+    from relkd_mm.runner.relkd_runner import RelKDRunner
     cfg = Config.fromfile(f'{REPO}/{VRM_IMAGENET}')
-    dataset = dict(cfg.train_dataloader.dataset,
-                   data_root=str(tmp_path / 'imagenet'))
-    with pytest.raises(FileNotFoundError) as info:
-        DATASETS.build(dataset)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'imagenet')
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        with pytest.raises(FileNotFoundError) as info:
+            RelKDRunner.build_dataloader(cfg.train_dataloader)
     msg = str(info.value)
     assert str(tmp_path / 'imagenet' / 'train') in msg
     assert '/train/<class>/*.JPEG' in msg and 'meta/train.txt' in msg

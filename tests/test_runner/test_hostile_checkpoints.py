@@ -12,10 +12,11 @@ import pytest
 import torch
 from mmrazor.registry import MODELS
 
-from relkd_mm.compat import RandomTeacherError, _check_teacher_loaded
+from relkd_mm.compat import RandomTeacherError
 from relkd_mm.runner import UnsafeCheckpointError
+from relkd_mm.runner.load_checks import (TeacherConflictError,
+                                         check_teacher_loaded)
 from relkd_mm.runner.strict_loading import CheckpointMismatchError
-from relkd_mm.runner.strict_loading_patches import TeacherConflictError
 from relkd_mm.utils.quick_runs import RUNS, config_paths, train_and_test
 from tests.test_runner.test_safe_resume import crafted_resume_file
 from tests.test_runner.test_strict_loading import (classifier, distill,
@@ -154,7 +155,7 @@ def test_lenient_load_from_of_a_meta_teacher_is_no_loaded_teacher(
     runner = runner_for(distill(), tmp_path, load_from_strict=False)
     runner.load_checkpoint(path)
     with pytest.raises(RandomTeacherError):
-        _check_teacher_loaded(runner)
+        check_teacher_loaded(runner)
 
 
 def test_nan_student_weights_fail_the_strict_check(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 import torch
 from mmrazor.registry import MODELS
 
-from relkd_mm.compat import RandomTeacherError, _check_teacher_loaded
+from relkd_mm.compat import RandomTeacherError
+from relkd_mm.runner.load_checks import check_teacher_loaded
 from relkd_mm.runner.strict_loading import CheckpointMismatchError
 from tests.test_runner.test_strict_loading import (classifier, distill,
                                                    runner_for, save_classifier)
@@ -60,9 +61,9 @@ def test_pretrained_init_of_the_whole_teacher_counts(tmp_path):
         init_cfg=dict(type='Pretrained', checkpoint=path)))
     runner = SimpleNamespace(model=model, logger=logging.getLogger('t'))
     with pytest.raises(RandomTeacherError):
-        _check_teacher_loaded(runner)
+        check_teacher_loaded(runner)
     model.init_weights()
-    _check_teacher_loaded(runner)
+    check_teacher_loaded(runner)
 
 
 def checkpoint_with(path, convert):

@@ -31,7 +31,7 @@ def classifier(arch='resnet8', num_classes=100, **kwargs):
         **kwargs)
 
 
-def distill(algorithm='SingleTeacherDistill', **kwargs):
+def distill_cfg(algorithm='SingleTeacherDistill', **kwargs):
     cfg = dict(
         type=algorithm,
         architecture=classifier(),
@@ -51,8 +51,12 @@ def distill(algorithm='SingleTeacherDistill', **kwargs):
         cfg['data_preprocessor'] = dict(
             type='mmpretrain.MultiViewClsDataPreprocessor')
     cfg.update(kwargs)
+    return cfg
+
+
+def distill(algorithm='SingleTeacherDistill', **kwargs):
     with DefaultScope.overwrite_default_scope('mmrazor'):
-        return MODELS.build(cfg)
+        return MODELS.build(distill_cfg(algorithm, **kwargs))
 
 
 def save_classifier(path, **kwargs):
@@ -66,12 +70,13 @@ ALGORITHMS = ['SingleTeacherDistill', 'VRMDistill', 'RefilledDistill']
 
 
 def test_patch_applied_and_idempotent():
-    assert {'strict_teacher_ckpt', 'strict_runner_load_checkpoint',
-            'strict_pretrained_init'} <= set(compat.APPLIED)
-    from mmengine.runner import Runner
-    before = Runner.load_checkpoint
+    assert {'strict_teacher_ckpt', 'strict_pretrained_init'} <= set(
+        compat.APPLIED)
+    from mmengine.model.weight_init import PretrainedInit
+    from mmrazor.models import SingleTeacherDistill
+    before = (SingleTeacherDistill.__init__, PretrainedInit.__init__)
     compat.patch_strict_checkpoint_loading()
-    assert Runner.load_checkpoint is before
+    assert (SingleTeacherDistill.__init__, PretrainedInit.__init__) == before
 
 
 @pytest.mark.parametrize('algorithm', ALGORITHMS)
@@ -127,10 +132,20 @@ def test_partial_teacher_on_purpose(tmp_path):
                and 'head.fc.weight' in r.getMessage() for r in records)
 
 
+def built_by_runner(model, tmp_path, scope='mmrazor'):
+    """The ``model`` config built as relkd_mm's runner builds a config's
+    model, whose errors name the key and the fix."""
+    from relkd_mm.runner.relkd_runner import RelKDRunner
+    return RelKDRunner(model=model, work_dir=str(tmp_path / 'work'),
+                       default_scope=scope).model
+
+
 def runner_for(model, tmp_path, **cfg):
-    from mmengine.runner import Runner
-    return Runner(model=model, work_dir=str(tmp_path / 'work'),
-                  cfg=dict(model=None, **cfg))
+    """relkd_mm's runner (``runner_type='mmrazor.RelKDRunner'``), whose
+    loads are strict."""
+    from relkd_mm.runner.relkd_runner import RelKDRunner
+    return RelKDRunner(model=model, work_dir=str(tmp_path / 'work'),
+                       cfg=dict(model=None, **cfg))
 
 
 def test_load_from_student_checkpoint_into_distiller(tmp_path):

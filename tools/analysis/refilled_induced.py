@@ -26,7 +26,7 @@ sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401 isort:skip
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.engine.hooks import RefilledCentersHook  # noqa: E402
@@ -93,7 +93,7 @@ def main(argv=None):
         cfg.model.teacher_ckpt = teacher['checkpoint']
         cfg.work_dir = osp.join(args.work_dir, 'induced', f'shift{shift}')
         cfg.log_level = 'WARNING'
-        runner = Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
         runner._train_loop = runner.build_train_loop(runner._train_loop)
         runner.model.eval()
         acc = induced_accuracy(runner)

@@ -1,8 +1,9 @@
-"""A frozen teacher checked against its expected top-1 before training
-(patch 17 of :mod:`relkd_mm.compat`; the hook it installs is
-:mod:`relkd_mm.runner.teacher_eval`'s)."""
+"""The arguments of a frozen teacher's check against its expected top-1
+before training (patch 17 of :mod:`relkd_mm.compat`; the check is
+:class:`~relkd_mm.runner.relkd_runner.RelKDRunner`'s, with
+:mod:`relkd_mm.runner.teacher_eval`'s hook)."""
+from relkd_mm.runner.build_errors import ConfigValueError, _is_number
 from ..stack import _mark
-from .config_errors import ConfigValueError, _is_number
 
 
 # ---------------------------------------------------------------------------
@@ -22,10 +23,11 @@ def patch_teacher_evaluation():
     ``RefilledDistill``) accepts ``teacher_expected_top1`` (percent, None:
     no check; ``'metafile'``: the top-1 MMPretrain's metafile gives for the
     zoo ``teacher_ckpt``) and ``teacher_top1_margin`` (points, default 1.0).
-    When the first is set, ``Runner.train`` evaluates the teacher on the
-    validation set after ``load_from``/resume, before the first iteration
-    (random state and model mode left as they were), logs the value and
-    raises
+    When the first is set,
+    :class:`~relkd_mm.runner.relkd_runner.RelKDRunner` evaluates the
+    teacher on the validation set after ``load_from``/resume, before
+    the first iteration (random state and model mode left as they were),
+    logs the value and raises
     :class:`~relkd_mm.runner.teacher_eval.TeacherAccuracyError` naming the
     expected and measured values, the margin and the keys when it is more
     than the margin below; relkd_mm's validation loop
@@ -36,17 +38,13 @@ def patch_teacher_evaluation():
     which the KD and RRD configs build directly, and whose ``__init__`` the
     strict-loading patch (:mod:`relkd_mm.runner.strict_loading_patches`)
     extends too; both move together to a registered subclass once that
-    patch does. The evaluation of the teacher itself, at every validation,
-    is no patch any more: it is the registered loop above, which relkd_mm's
-    configs name in ``val_cfg``.
+    patch does.
     """
     import functools
     import inspect
 
-    from mmengine.runner import Runner
     from mmrazor.models import SingleTeacherDistill
 
-    from relkd_mm.runner import teacher_eval
     init = SingleTeacherDistill.__init__
     signature = inspect.signature(init)
     if 'teacher_expected_top1' not in signature.parameters:
@@ -82,30 +80,6 @@ def patch_teacher_evaluation():
             parameters=params[:-1] + extra + params[-1:])
         SingleTeacherDistill.__init__ = distill_init
         _mark('teacher_expected_top1')
-
-    if not getattr(Runner.train, '_relkd_mm_teacher_check', False):
-        original_train = Runner.train
-
-        def train(self):
-            from mmengine.model import is_model_wrapper
-            model = self.model.module if is_model_wrapper(self.model) \
-                else self.model
-            hook = None
-            if getattr(model, 'teacher_expected_top1', None) is not None:
-                hook = teacher_eval.TeacherCheckHook()
-                self.register_hook(hook)
-            try:
-                return original_train(self)
-            finally:
-                if hook is not None and hook in self._hooks:
-                    self._hooks.remove(hook)
-
-        train = functools.wraps(original_train)(train)
-        # functools.wraps copies the flags of an earlier wrapper (the
-        # strict-loading patch's): this one's marks it as well.
-        train._relkd_mm_teacher_check = True
-        Runner.train = train
-        _mark('teacher_check')
 
 
 def _metafile_expectation(model, teacher_ckpt):

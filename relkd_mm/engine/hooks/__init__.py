@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook  # noqa: F401
 from .distill_diagnostics_hook import DistillDiagnosticsHook  # noqa: F401
 from .distill_warmup_hook import DistillWarmupHook  # noqa: F401
 from .loss_balance_hook import LossBalanceHook  # noqa: F401
