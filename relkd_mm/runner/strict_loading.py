@@ -4,8 +4,10 @@ MMEngine and MMRazor load every checkpoint with ``strict=False``: a teacher
 checkpoint of another architecture, a student checkpoint with the wrong
 prefix, or a resume after a config change only log a warning, and the run
 goes on with random weights (or a fresh loss memory). relkd_mm makes those
-loads strict (:mod:`relkd_mm.runner.strict_loading_patches` installs these
-rules, patch 6 of :mod:`relkd_mm.compat`):
+loads strict (:mod:`relkd_mm.runner.strict_loading_patches`, patch 6 of
+:mod:`relkd_mm.compat`, installs these rules on ``teacher_ckpt`` and
+``Pretrained``; :class:`~relkd_mm.runner.relkd_runner.RelKDRunner` applies
+them to ``load_from`` and resume, :mod:`relkd_mm.runner.load_checks`):
 
 * ``teacher_ckpt`` of every ``SingleTeacherDistill`` (and subclasses such as
   ``VRMDistill`` and ``RefilledDistill``): every key and shape of the

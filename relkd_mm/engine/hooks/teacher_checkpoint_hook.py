@@ -12,7 +12,8 @@ class TeacherCheckpointHook(Hook):
     """Save distillation checkpoints without the teacher's frozen weights,
     and put them back when such a checkpoint is loaded.
 
-    Every distillation runner gets one with the defaults (no config entry
+    Every distillation run of relkd_mm's runner (``runner_type =
+    'mmrazor.RelKDRunner'``) gets one with the defaults (no config entry
     needed). To save the teacher in every checkpoint as MMRazor does, list
     it in the config::
 
