@@ -36,15 +36,17 @@ def test_train_refilled_stage_two_with_a_comma_in_the_work_dir(
 
     class Runner:
 
-        @staticmethod
-        def from_cfg(cfg):
-            built.append(cfg)
-            return Runner()
-
         def train(self):
             pass
 
-    monkeypatch.setattr(quick_runs, 'Runner', Runner)
+    class RUNNERS:
+
+        @staticmethod
+        def build(cfg):
+            built.append(cfg)
+            return Runner()
+
+    monkeypatch.setattr(quick_runs, 'RUNNERS', RUNNERS)
     tool('train_refilled.py')['main'](
         [S1, S2, '--work-dir', str(work)])
     assert [osp.basename(c.work_dir) for c in built] == ['stage1', 'stage2']
