@@ -170,6 +170,7 @@ def standalone_config(cfg, model_cfg):
     for key in COPIED:
         if key in cfg:
             out[key] = copy.deepcopy(cfg[key])
+    plain_checkpoint_hook(out.get('default_hooks'))
     for key, value in DEFAULTS.items():
         out.setdefault(key, copy.deepcopy(value))
     if 'test_dataloader' not in out:
@@ -184,6 +185,21 @@ def standalone_config(cfg, model_cfg):
     out['val_cfg'] = dict()
     out['test_cfg'] = dict()
     return Config(out)
+
+
+def plain_checkpoint_hook(default_hooks):
+    """MMEngine's ``CheckpointHook`` (same arguments) for relkd_mm's
+    subclass in ``default_hooks``: the exported config is a plain MMPretrain
+    one, which nothing of MMRazor's scope or relkd_mm's runtime builds."""
+    from mmengine.hooks import CheckpointHook
+    from mmrazor.registry import HOOKS
+    hook = (default_hooks or {}).get('checkpoint')
+    kind = hook.get('type') if isinstance(hook, dict) else None
+    if isinstance(kind, str):
+        cls = HOOKS.get(kind)
+        if cls is not CheckpointHook and isinstance(cls, type) and \
+                issubclass(cls, CheckpointHook):
+            hook['type'] = 'CheckpointHook'
 
 
 def input_channels(model_cfg):
