@@ -21,12 +21,11 @@ Former patches that are extension points now, which configs name (a config
 without them gets upstream's behaviour, also in a process that imports
 relkd_mm): :class:`~relkd_mm.runner.relkd_runner.RelKDRunner`
 (``runner_type``) loads ``load_from`` and resumes strictly and checks the
-teacher and the resume
-(6, 17), writes checkpoints atomically and resumes from the newest intact
-one (12), registers ``TeacherCheckpointHook`` (student-only checkpoints),
-runs ``--launcher pytorch`` without CUDA (11), sends MMEngine's state-dict
-report to the log (18) and names wrong arguments and values (8) and empty
-or missing data sets (13); its
+teacher and the resume (6, 17), writes checkpoints atomically and resumes
+from the newest intact one (12), registers ``TeacherCheckpointHook``
+(student-only checkpoints), runs ``--launcher pytorch`` without CUDA (11),
+sends MMEngine's state-dict report to the log (18) and names wrong
+arguments and values (8) and empty or missing data sets (13); its
 :class:`~relkd_mm.engine.hooks.AtomicCheckpointHook` removes an old
 checkpoint only after the new one is complete (12). 14 (image channels)
 and 15 (ignored top-level keys) are

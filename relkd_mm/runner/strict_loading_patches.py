@@ -127,7 +127,8 @@ def _load_teacher(teacher, filename, strict):
             print_log(f'teacher_ckpt {filename!r} loaded partially '
                       f'(teacher_ckpt_strict=False): {diff}',
                       logger='current', level=30)
-    _load_checkpoint_to_model(teacher, checkpoint, strict=False)
+    _load_checkpoint_to_model(teacher, checkpoint, strict=False,
+                              logger='current')
     # "loaded" only when the teacher holds the file's tensors: a copy that
     # failed (MMEngine logs it and goes on) is an error naming them.
     strict_loading.verify_copied(teacher, state, filename, 'teacher_ckpt')
