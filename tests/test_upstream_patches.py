@@ -138,7 +138,7 @@ def test_runner_behaviours_only_where_a_config_names_them(
     process that imported relkd_mm from a config without them, keeps
     upstream's behaviour: non-strict ``load_from``, MMEngine's build and
     data set errors, checkpoints written in place (no atomic write) and
-    rotated by MMEngine's hook."""
+    rotated by MMEngine's hook, an unchecked resume."""
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
     from mmrazor.registry import MODELS
@@ -203,5 +203,10 @@ def test_runner_behaviours_only_where_a_config_names_them(
     train(plain, tmp_path / 'plain', options=fmnist_options(fmnist))
     assert written == []
     assert (tmp_path / 'plain' / 'epoch_1.pth').is_file()
+    # A resume that changes the schedule: accepted as MMEngine does (the
+    # checkpoint's schedule kept), no ResumeConfigError.
+    train(plain, tmp_path / 'plain', '--resume',
+          options=fmnist_options(fmnist, epochs=2, t_max=5))
+    assert written == []
     train(STUDENT, tmp_path / 'relkd', options=fmnist_options(fmnist))
     assert written == ['epoch_1.pth', 'last_checkpoint']
