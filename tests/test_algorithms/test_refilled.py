@@ -223,6 +223,9 @@ def _ddp_worker(rank, port, out):
         torch.save(dict(centers=loss.centers,
                         expected=expected_centers(model, labels)),
                    osp.join(out, f'rank{rank}.pth'))
+        # Both ranks here before the group goes (a rank that left first
+        # has hung its peer at exit: tools/analysis/ddp_unused_cost.py).
+        torch.distributed.barrier()
     finally:
         torch.distributed.destroy_process_group()
 
