@@ -10,7 +10,7 @@ import pytest
 from mmengine.config import Config
 
 from relkd_mm.datasets.local import LocalFashionMNIST
-from relkd_mm.utils import protocol
+from tools.benchmarks import protocol
 
 N_TRAIN = protocol.VAL_SIZE + 60  # 60 teacher images + the validation split
 
@@ -158,7 +158,7 @@ def test_vrm_ablation_rows_remove_one_part_each():
 
 
 def test_ablation_table_steps_are_paired_against_the_row_before(tmp_path):
-    from relkd_mm.utils.report import format_difference, paired_difference
+    from tools.benchmarks.report import format_difference, paired_difference
     runner = protocol.Protocol(str(tmp_path), str(tmp_path), test=False)
     seeds = {'student alone': [80.0, 81.0, 79.5],
              'VRM: inter-sample graph': [81.0, 81.5, 80.0],
