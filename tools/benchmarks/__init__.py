@@ -9,6 +9,6 @@ run needs (those stay in ``relkd_mm``):
 * ``profiling``: the cost benchmarks' timing and memory measurement.
 
 The tools put the repository (or the installed package's ``.mim`` folder)
-on ``sys.path`` and import ``relkd_mm`` before these, whose modules import
-the OpenMMLab stack (but ``methods``).
+on ``sys.path`` and import ``relkd_mm`` before these: all but ``methods``
+import the OpenMMLab stack, whose patches ``relkd_mm`` applies.
 """

@@ -28,7 +28,7 @@ A row of the protocol is an :class:`~tools.benchmarks.methods.Arm` of the
 method table: one or more ordinary configs of ``configs/fmnist_lowdata/``.
 The run folder is keyed by the configs' text and the options, so a changed
 preset or option never reuses another configuration's results, and an
-interrupted run resumes; the teacher's folder by its config's text.
+interrupted run resumes; the teacher's folder by its resolved config.
 """
 import hashlib
 import json
