@@ -10,7 +10,7 @@ import torch
 from mmrazor.registry import MODELS
 
 from relkd_mm.compat import RandomTeacherError, _check_teacher_loaded
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from tests.test_runner.test_strict_loading import (classifier, distill,
                                                    runner_for, save_classifier)
 from tests.test_tools.fmnist_utils import make_fashion_mnist

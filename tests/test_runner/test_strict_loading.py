@@ -13,8 +13,8 @@ from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from relkd_mm import compat
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner import UnsafeCheckpointError
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
 
 
 def classifier(arch='resnet8', num_classes=100, **kwargs):
