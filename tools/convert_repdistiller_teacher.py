@@ -23,9 +23,9 @@ import relkd_mm  # noqa: E402,F401 isort:skip
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
-from relkd_mm.models.utils.strict_loading import (SHOWN,  # noqa: E402
-                                                  CheckpointMismatchError,
-                                                  load_strictly)
+from relkd_mm.models.utils import CheckpointMismatchError  # noqa: E402
+from relkd_mm.models.utils.strict_loading import SHOWN  # noqa: E402
+from relkd_mm.models.utils.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
 
 CONFIG_ROOT = osp.join(

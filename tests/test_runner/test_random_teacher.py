@@ -57,7 +57,7 @@ def test_pretrained_init_of_the_whole_teacher_counts(tmp_path):
     path = str(tmp_path / 'teacher.pth')
     save_classifier(path)
     model = distill(teacher=classifier(
-        init_cfg=dict(type='Pretrained', checkpoint=path)))
+        init_cfg=dict(type='StrictPretrained', checkpoint=path)))
     runner = SimpleNamespace(model=model, logger=logging.getLogger('t'))
     with pytest.raises(RandomTeacherError):
         _check_teacher_loaded(runner)

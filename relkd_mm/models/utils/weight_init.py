@@ -68,8 +68,7 @@ class StrictPretrainedInit(PretrainedInit):
                   logger='current')
         load_state_dict(module, state, strict=False, logger='current')
         if self.strict:
-            verify_copied(module, state, self.checkpoint,
-                                         WHAT)
+            verify_copied(module, state, self.checkpoint, WHAT)
         if self.prefix is None and self.strict:
             module._relkd_pretrained_from = f'Pretrained {self.checkpoint!r}'
         if hasattr(module, '_params_init_info'):
