@@ -18,7 +18,7 @@ ALLOWED = {
     'testing': set(),
     'engine': {'models', 'runner'},
     'compat': {'runner'},
-    'runner': {'compat', 'engine'},
+    'runner': {'compat', 'engine', 'models'},
     'utils': {'datasets', 'runner'},
 }
 

@@ -61,9 +61,9 @@ from relkd_mm.models.algorithms import teacher_forward  # noqa: E402
 from relkd_mm.models.losses import RefilledTupleLoss, VRMLoss  # noqa: E402
 from relkd_mm.models.losses.relation import (  # noqa: E402
     kl_divergence, pairwise_distances)
-from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
-from relkd_mm.runner.strict_loading import (  # noqa: E402
+from relkd_mm.models.utils.strict_loading import (  # noqa: E402
     load_strictly, state_dict_of)
+from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
 from relkd_mm.runner.teacher_checkpoint import (  # noqa: E402
     omitted_teacher, restore_teacher)
 from relkd_mm.utils.cli import DictAction  # noqa: E402

@@ -3,13 +3,13 @@
 _base_ = ['./_base_.py']
 model = dict(
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    type='CheckedSingleTeacherDistill',
     architecture=_base_.student_model,
     teacher=_base_.teacher_model,
     # Set by tools/quickstart.py; a direct run must pass
     # --cfg-options model.teacher_ckpt=PATH (training refuses a random one).
     teacher_ckpt=None,
-    distiller=dict(type='ConfigurableDistiller'))
+    distiller=dict(type='CheckedConfigurableDistiller'))
 # find_unused_parameters stays off: every trainable parameter gets a gradient
 # each step (test_configs/test_find_unused_parameters.py checks it), and
 # DDP's search for unused ones would cost an autograd traversal per step.

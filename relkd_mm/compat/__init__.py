@@ -1,5 +1,5 @@
-"""Every patch relkd_mm applies to upstream code, numbered 1-18 (14-16 are
-gone: they are extension points now, see below).
+"""Every patch relkd_mm applies to upstream code, numbered 1-18 (9, 10 and
+14-16 are gone: they are extension points now, see below).
 
 Two kinds, one function each, each with the reason and the upstream issue
 in its docstring:
@@ -11,24 +11,32 @@ in its docstring:
 * :mod:`.behaviour`: upstream defects that let a run go silently wrong,
   unsafe or fail obscurely, by subject: ``config_errors`` (5's
   ``patch_cfg_path_errors``, 8: arguments and values),
-  ``distiller_errors`` (9), ``data_errors`` (10: images, 13: data sets),
-  ``onnx_export`` (7: torch >= 2.9's exporter, for mmdeploy), ``launcher``
-  (11: ``--launcher pytorch`` without CUDA), ``checkpoints`` (12:
-  checkpoints a kill or a full disk destroys), ``teacher_evaluation``
+  ``data_errors`` (13: data sets), ``onnx_export`` (7: torch >= 2.9's
+  exporter, for mmdeploy), ``launcher`` (11: ``--launcher pytorch``
+  without CUDA), ``checkpoints`` (12: checkpoints a kill or a full disk
+  destroys), ``teacher_evaluation``
   (17: a bad teacher found only after training), ``state_dict_logger``
   (18). Former patches that are extension points now, which configs name
-  (a config without them gets upstream's behaviour): 14 (image channels)
-  and 15 (ignored top-level keys) are
+  (a config without them gets upstream's behaviour): 9 (distiller
+  misconfigurations) is
+  :class:`~relkd_mm.models.distillers.CheckedConfigurableDistiller`, 10
+  (undecodable images) :class:`~relkd_mm.datasets.CheckedLoadImageFromFile`,
+  14 (image channels) and 15 (ignored top-level keys) are
   :class:`~relkd_mm.engine.hooks.TrainCheckHook`'s, 16 (``CRDLoss``
   ignores its ``loss_weight``) is
-  :class:`~relkd_mm.models.losses.WeightedCRDLoss`, and 17's frozen
+  :class:`~relkd_mm.models.losses.WeightedCRDLoss`, 17's frozen
   teacher evaluated at every validation is
-  :class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. The
-  strict-loading patches (6: non-strict and random teachers, resumes
-  that change the run) are
-  :mod:`relkd_mm.runner.strict_loading_patches` (its resume checks in
-  :mod:`relkd_mm.runner.resume_checks`), next to the rules they enforce
-  (:mod:`relkd_mm.runner.strict_loading`).
+  :class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`, and 6's
+  and 17's arguments of ``SingleTeacherDistill`` (``teacher_ckpt_strict``,
+  ``allow_random_teacher``, ``teacher_expected_top1``) and 6's strict
+  ``Pretrained`` init are
+  :class:`~relkd_mm.models.algorithms.CheckedSingleTeacherDistill` and the
+  ``StrictPretrained`` initializer
+  (:class:`~relkd_mm.models.utils.StrictPretrainedInit`). The rest of the
+  strict-loading patch (6: ``load_from``, resume, random teachers, resumes
+  that change the run) is :mod:`relkd_mm.runner.strict_loading_patches`
+  (its resume checks in :mod:`relkd_mm.runner.resume_checks`); the rules
+  it enforces are :mod:`relkd_mm.models.utils.strict_loading`.
 
 Each patch
 
@@ -51,16 +59,12 @@ package at module level.
 """
 from relkd_mm.runner.resume_checks import ResumeConfigError
 from relkd_mm.runner.strict_loading_patches import (
-    NonFiniteTeacherError, RandomTeacherError, TeacherConflictError,
-    patch_strict_checkpoint_loading)
+    RandomTeacherError, TeacherConflictError, patch_strict_checkpoint_loading)
 from .behaviour.checkpoints import patch_mmengine_atomic_checkpoints
 from .behaviour.config_errors import (ConfigArgumentError, ConfigValueError,
                                       patch_cfg_path_errors,
                                       patch_registry_argument_errors)
-from .behaviour.data_errors import (CorruptImageError, EmptyDatasetError,
-                                    patch_dataset_errors,
-                                    patch_load_image_errors)
-from .behaviour.distiller_errors import patch_distiller_errors
+from .behaviour.data_errors import EmptyDatasetError, patch_dataset_errors
 from .behaviour.launcher import patch_mmengine_cpu_launcher
 from .behaviour.onnx_export import patch_onnx_export_default
 from .behaviour.state_dict_logger import patch_load_state_dict_logger
@@ -110,10 +114,8 @@ PATCHED_ATTRIBUTES = {
     'numpy:in1d': 'numpy_in1d',
     'mmengine.hub.hub:get_config': 'cfg_path_errors',
     'mmengine.hub:get_config': 'cfg_path_errors',
-    # behaviour/ (8, 10, 11, 13): no extension point used yet.
+    # behaviour/ (8, 11, 13): no extension point used yet.
     'mmengine.registry.registry:Registry.build': 'registry_argument_errors',
-    'mmcv.transforms.loading:LoadImageFromFile.transform':
-        'load_image_errors',
     'mmengine.dataset.base_dataset:BaseDataset._serialize_data':
         'dataset_errors',
     'mmengine.dataset.base_dataset:BaseDataset.full_init': 'dataset_errors',
@@ -138,10 +140,6 @@ PATCHED_ATTRIBUTES = {
     'mmrazor.implementations.pruning.group_fisher.hook:save_checkpoint':
         'mmengine_atomic_checkpoints',
     'mmengine.runner.checkpoint:load_state_dict': 'load_state_dict_logger',
-    'mmengine.model.weight_init:PretrainedInit.__call__':
-        'strict_pretrained_init',
-    'mmengine.model.weight_init:PretrainedInit.__init__':
-        'strict_pretrained_init',
     'mmengine.runner.runner:Runner.load_checkpoint':
         'strict_runner_load_checkpoint',
     'mmengine.runner.runner:Runner.resume': 'strict_runner_load_checkpoint',
@@ -151,20 +149,6 @@ PATCHED_ATTRIBUTES = {
         'strict_runner_load_checkpoint, teacher_check',
     'mmengine.runner.runner:Runner.register_hooks':
         'student_only_checkpoints',
-    'mmrazor.models.algorithms.distill.configurable.single_teacher_distill:'
-    'SingleTeacherDistill.__init__':
-        'strict_teacher_ckpt, teacher_expected_top1',
-    # 9: ConfigurableDistiller's mapping errors.
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller._check_loss_forward_mappings': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.compute_distill_losses': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.get_record': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.prepare_from_student': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.prepare_from_teacher': 'distiller_errors',
 }
 
 
@@ -179,8 +163,6 @@ def apply_all():
     patch_cfg_path_errors()
     patch_strict_checkpoint_loading()
     patch_registry_argument_errors()
-    patch_distiller_errors()
-    patch_load_image_errors()
     patch_mmengine_cpu_launcher()
     patch_mmengine_atomic_checkpoints()
     patch_dataset_errors()
@@ -199,12 +181,10 @@ __all__ = ['APPLIED', 'PATCHED_ATTRIBUTES', 'apply_all',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
            'patch_mmengine_installed_path', 'patch_cfg_path_errors',
            'patch_strict_checkpoint_loading',
-           'patch_registry_argument_errors', 'patch_distiller_errors',
-           'patch_load_image_errors', 'patch_mmengine_cpu_launcher',
+           'patch_registry_argument_errors', 'patch_mmengine_cpu_launcher',
            'patch_onnx_export_default', 'patch_mmengine_atomic_checkpoints',
            'patch_dataset_errors',
            'patch_teacher_evaluation',
            'patch_load_state_dict_logger',
-           'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
-           'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
-           'NonFiniteTeacherError', 'TeacherConflictError']
+           'ConfigArgumentError', 'RandomTeacherError', 'ResumeConfigError',
+           'EmptyDatasetError', 'ConfigValueError', 'TeacherConflictError']

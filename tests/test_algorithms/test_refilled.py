@@ -61,7 +61,7 @@ def algorithm_cfg(stage, teacher_classes=5, student_classes=10,
         architecture=classifier(student_classes),
         teacher=classifier(teacher_classes, dropout=0.5),
         distiller=dict(
-            type='ConfigurableDistiller',
+            type='CheckedConfigurableDistiller',
             student_recorders=dict(
                 feat=dict(type='ModuleOutputs', source='neck.gap'),
                 logits=dict(type='ModuleOutputs', source='head.fc'),

@@ -43,7 +43,7 @@ def algorithm(preprocessor=None, losses=None, student_ce='real',
             data_preprocessor=preprocessor
             or dict(type='mmpretrain.MultiViewClsDataPreprocessor'),
             distiller=dict(
-                type='ConfigurableDistiller',
+                type='CheckedConfigurableDistiller',
                 student_recorders=dict(
                     fc=dict(type='ModuleOutputs', source='head.fc')),
                 teacher_recorders=dict(

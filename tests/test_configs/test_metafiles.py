@@ -103,7 +103,7 @@ def test_hub_resolves_listed_and_unlisted_configs():
     name = 'rrd/rrd_resnet32x4_resnet8x4_1xb64_cifar100.py'
     cfg = get_config(f'relkd_mm::{name}')
     assert cfg.filename.endswith(osp.join('configs', name))
-    assert cfg.model.type == 'SingleTeacherDistill'
+    assert cfg.model.type == 'CheckedSingleTeacherDistill'
     # Not in any metafile: resolved as a path under configs/.
     cfg = get_config('relkd_mm::_base_/models/cifar100/resnet56.py')
     assert cfg.model.backbone.arch == 'resnet56'

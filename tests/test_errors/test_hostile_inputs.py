@@ -12,7 +12,7 @@ from mmrazor.registry import MODELS
 from relkd_mm.compat import (ConfigArgumentError, ConfigValueError,
                              ResumeConfigError)
 from relkd_mm.models.losses import RRDLoss
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from tests.test_runner.test_strict_loading import distill, save_classifier
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import (REPO, STUDENT, fmnist_options, log_text,

@@ -13,8 +13,8 @@ import torch
 from mmrazor.registry import MODELS
 
 from relkd_mm.compat import RandomTeacherError, _check_teacher_loaded
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner import UnsafeCheckpointError
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
 from relkd_mm.runner.strict_loading_patches import TeacherConflictError
 from relkd_mm.utils.staged_run import StageConfigs, StagedRun
 from tests.test_runner.test_safe_resume import crafted_resume_file

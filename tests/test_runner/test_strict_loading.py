@@ -1,7 +1,7 @@
 """Checkpoints that do not fit are errors naming the keys (teacher_ckpt of
-every single-teacher algorithm, load_from, resume, Pretrained init), with an
-explicit opt-out; and a checkpoint crafted to run code on load runs nothing
-through any of the safe paths."""
+every single-teacher algorithm, load_from, resume, StrictPretrained init),
+with an explicit opt-out; and a checkpoint crafted to run code on load runs
+nothing through any of the safe paths."""
 import logging
 import os
 import os.path as osp
@@ -13,8 +13,8 @@ from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
 from relkd_mm import compat
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner import UnsafeCheckpointError
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
 
 
 def classifier(arch='resnet8', num_classes=100, **kwargs):
@@ -31,13 +31,13 @@ def classifier(arch='resnet8', num_classes=100, **kwargs):
         **kwargs)
 
 
-def distill(algorithm='SingleTeacherDistill', **kwargs):
+def distill(algorithm='CheckedSingleTeacherDistill', **kwargs):
     cfg = dict(
         type=algorithm,
         architecture=classifier(),
         teacher=classifier(),
         distiller=dict(
-            type='ConfigurableDistiller',
+            type='CheckedConfigurableDistiller',
             student_recorders=dict(
                 fc=dict(type='ModuleOutputs', source='head.fc')),
             teacher_recorders=dict(
@@ -62,12 +62,11 @@ def save_classifier(path, **kwargs):
     return model
 
 
-ALGORITHMS = ['SingleTeacherDistill', 'VRMDistill', 'RefilledDistill']
+ALGORITHMS = ['CheckedSingleTeacherDistill', 'VRMDistill', 'RefilledDistill']
 
 
 def test_patch_applied_and_idempotent():
-    assert {'strict_teacher_ckpt', 'strict_runner_load_checkpoint',
-            'strict_pretrained_init'} <= set(compat.APPLIED)
+    assert 'strict_runner_load_checkpoint' in compat.APPLIED
     from mmengine.runner import Runner
     before = Runner.load_checkpoint
     compat.patch_strict_checkpoint_loading()
@@ -193,20 +192,20 @@ def test_pretrained_init_is_strict(tmp_path):
     path = str(tmp_path / 'ten_classes.pth')
     saved = save_classifier(path, num_classes=10)
     model = MODELS.build(classifier(
-        init_cfg=dict(type='Pretrained', checkpoint=path)))
+        init_cfg=dict(type='StrictPretrained', checkpoint=path)))
     with pytest.raises(CheckpointMismatchError,
-                       match=r"init_cfg=dict\(type='Pretrained'\).*"
+                       match=r"init_cfg=dict\(type='StrictPretrained'\).*"
                        r'head\.fc\.weight.*strict=False'):
         model.init_weights()
     # With a prefix only that part must match (the backbone here).
     model = MODELS.build(classifier())
-    model.backbone.init_cfg = dict(type='Pretrained', checkpoint=path,
+    model.backbone.init_cfg = dict(type='StrictPretrained', checkpoint=path,
                                    prefix='backbone.')
     model.init_weights()
     assert torch.equal(model.backbone.conv1.weight,
                        saved.backbone.conv1.weight)
     model = MODELS.build(classifier(init_cfg=dict(
-        type='Pretrained', checkpoint=path, strict=False)))
+        type='StrictPretrained', checkpoint=path, strict=False)))
     model.init_weights()
     assert torch.equal(model.backbone.conv1.weight,
                        saved.backbone.conv1.weight)
@@ -249,6 +248,8 @@ def test_crafted_checkpoint_refused_by_every_safe_path(evil, tmp_path):
                                         tmp_path).load_checkpoint(path),
         'Pretrained': lambda: MODELS.build(classifier(init_cfg=dict(
             type='Pretrained', checkpoint=path))).init_weights(),
+        'StrictPretrained': lambda: MODELS.build(classifier(init_cfg=dict(
+            type='StrictPretrained', checkpoint=path))).init_weights(),
         'mmengine.load_checkpoint': lambda: load_checkpoint(
             MODELS.build(classifier()), path),
     }

@@ -282,7 +282,7 @@ def test_other_keys_stay_strict(runs, tmp_path):
     """Only the teacher is put back: a student key missing from a
     student-only checkpoint is refused as before, and the teacher's keys
     are not reported."""
-    from relkd_mm.runner.strict_loading import CheckpointMismatchError
+    from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
     work = tmp_path / 'work'
     shutil.copytree(runs['one'], work)
     path = work / 'epoch_1.pth'

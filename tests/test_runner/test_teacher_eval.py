@@ -179,17 +179,16 @@ def test_expected_top1_must_be_a_percentage():
     cfg.model.teacher_expected_top1 = 0.74
     MODELS.build(cfg.model)  # a fraction is a small percentage: allowed
     cfg.model.teacher_expected_top1 = 174.0
-    with pytest.raises(compat.ConfigValueError, match='between 0 and 100'):
+    with pytest.raises(ValueError, match='between 0 and 100'):
         MODELS.build(cfg.model)
 
 
 def test_patch_applied_and_idempotent():
-    from mmrazor.models import SingleTeacherDistill
-    assert {'teacher_expected_top1', 'teacher_check'} <= set(compat.APPLIED)
-    before = (SingleTeacherDistill.__init__, Runner.train)
+    assert 'teacher_check' in compat.APPLIED
+    before = Runner.train
     compat.patch_teacher_evaluation()
     compat.apply_all()
-    assert before == (SingleTeacherDistill.__init__, Runner.train)
+    assert Runner.train is before
 
 
 def test_configs_name_the_loop_and_mmrazor_keeps_its_own(fmnist, tmp_path):
@@ -226,5 +225,5 @@ def test_expected_top1_from_the_metafile(tmp_path):
     other = tmp_path / 'teacher.pth'
     save_teacher(str(other))
     cfg.model.teacher_ckpt = str(other)
-    with pytest.raises(compat.ConfigValueError, match='in none of them'):
+    with pytest.raises(ValueError, match='in none of them'):
         MODELS.build(cfg.model)

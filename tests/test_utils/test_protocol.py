@@ -144,7 +144,7 @@ def test_vrm_ablation_rows_remove_one_part_each():
         cfg, loss, has_views = _vrm_cfg(rows[name])
         assert has_views == views, name
         assert cfg.model.type == ('VRMDistill' if views else
-                                  'SingleTeacherDistill'), name
+                                  'CheckedSingleTeacherDistill'), name
         assert (loss.ic_weight, loss.prune) == (ic_weight, prune), name
         rest = {k: v for k, v in loss.items() if k not in
                 ('ic_weight', 'prune', 'prune_ratio')}

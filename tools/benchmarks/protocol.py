@@ -338,13 +338,32 @@ RESULT_NEUTRAL_DEFAULT_HOOKS = ('timer', 'logger', 'checkpoint',
 #: Hooks that only check and warn (they read losses, gradients and
 #: batches, never change them or draw random numbers).
 RESULT_NEUTRAL_HOOKS = ('TrainCheckHook', 'LossBalanceHook')
+#: relkd_mm's checked subclasses of upstream types: they add checks that
+#: raise before a bad run starts and change nothing in a run that starts, so
+#: a run keyed under the upstream name is the same run.
+RESULT_NEUTRAL_TYPES = {
+    'CheckedSingleTeacherDistill': 'SingleTeacherDistill',
+    'CheckedConfigurableDistiller': 'ConfigurableDistiller',
+    'CheckedLoadImageFromFile': 'LoadImageFromFile',
+}
+
+
+def _upstream_types(node):
+    if isinstance(node, dict):
+        return {k: RESULT_NEUTRAL_TYPES.get(v, v) if k == 'type'
+                and isinstance(v, str) else _upstream_types(v)
+                for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_upstream_types(v) for v in node)
+    return node
 
 
 def result_relevant(cfg):
     """A copy of ``cfg`` without what :data:`RESULT_NEUTRAL_KEYS`,
     :data:`RESULT_NEUTRAL_DEFAULT_HOOKS` and :data:`RESULT_NEUTRAL_HOOKS`
-    name, and without the type of the validation and test loops."""
-    cfg = Config(cfg.to_dict())
+    name, and without the type of the validation and test loops; the
+    types of :data:`RESULT_NEUTRAL_TYPES` read as their upstream names."""
+    cfg = Config(_upstream_types(cfg.to_dict()))
     for key in RESULT_NEUTRAL_KEYS:
         cfg.pop(key, None)
     for key in RESULT_NEUTRAL_DEFAULT_HOOKS:

@@ -7,3 +7,22 @@ _base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py']
 # it too: MMEngine's Runner copies this dict into `model`
 # (model.setdefault('data_preprocessor', ...)).
 data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
+# Training and validation read images with relkd_mm's
+# CheckedLoadImageFromFile, which names a file that can not be decoded (and
+# logs each file ignore_empty=True skips); otherwise MMPretrain's pipelines.
+# The test pipeline keeps LoadImageFromFile: MMPretrain's inferencer and
+# mmdeploy replace that name with their own loading in an exported student.
+train_pipeline = [
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+val_pipeline = [
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
