@@ -3,10 +3,16 @@
 # `architecture`, `teacher`, `teacher_ckpt` and the distiller (recorders,
 # losses, mappings).
 _base_ = [
-    '../datasets/imagenet_bs32.py',
-    '../schedules/imagenet_bs256.py',
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    'mmpretrain::_base_/schedules/imagenet_bs256.py',
     '../default_runtime.py',
 ]
+# MMPretrain's layout (data/imagenet/{train,val}/ and meta/{train,val}.txt;
+# with ann_file='' the class folders are scanned instead). The scope is
+# explicit so that a distiller (built in MMRazor's scope) finds it too:
+# MMEngine's Runner copies this dict into `model`
+# (model.setdefault('data_preprocessor', ...)).
+data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
 
 model = dict(
     _scope_='mmrazor',
