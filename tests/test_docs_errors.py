@@ -43,7 +43,7 @@ REQUIRED = [
     'test_tools/test_tool_errors.py::test_deploy_a_distillation_config_says_export_the_student',  # noqa: E501
     'test_tools/test_tool_errors.py::test_missing_cfg_path_names_the_path_as_written',  # noqa: E501
     # Reliability III (issue 19): the BAD cases ...
-    'test_runner/test_hostile_checkpoints.py::test_planted_last_checkpoint_in_train_and_test_runs_nothing',  # noqa: E501
+    'test_runner/test_hostile_checkpoints.py::test_planted_last_checkpoint_in_staged_run_runs_nothing',  # noqa: E501
     'test_runner/test_hostile_checkpoints.py::test_train_refilled_resume_of_a_copied_work_dir_runs_nothing',  # noqa: E501
     'test_runner/test_hostile_checkpoints.py::test_benchmark_resume_of_a_planted_checkpoint_runs_nothing',  # noqa: E501
     'test_runner/test_hostile_checkpoints.py::test_values_a_copy_can_not_take_fail_the_strict_check',  # noqa: E501

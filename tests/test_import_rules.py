@@ -93,6 +93,22 @@ def test_layers_import_only_what_the_doc_allows():
         assert targets <= ALLOWED[source], (source, targets - ALLOWED[source])
 
 
+def test_package_imports_nothing_of_tools():
+    """The experiment drivers of tools/benchmarks/ use relkd_mm, never the
+    reverse: a training run needs none of them."""
+    for path in python_files():
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or '']
+            else:
+                continue
+            assert not any(n.split('.')[0] == 'tools' for n in names), path
+
+
 def test_models_import_nothing_of_engine_runner_compat_utils():
     for path in python_files():
         if _module(path).startswith('relkd_mm.models'):

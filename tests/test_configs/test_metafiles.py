@@ -1,7 +1,8 @@
 """The OpenMMLab model-index: model-index.yml imports one metafile per
-method folder; every config listed exists and loads, every method config
-is listed, paper numbers are labelled as such, and MMEngine's hub resolves
-``relkd_mm::`` names through it (and falls back to paths for the rest)."""
+method folder of the method table (tools/benchmarks/methods.py); every
+config listed exists and loads, every method config is listed, paper
+numbers are labelled as such, and MMEngine's hub resolves ``relkd_mm::``
+names through it (and falls back to paths for the rest)."""
 import glob
 import os.path as osp
 
@@ -9,8 +10,11 @@ import pytest
 from mmengine.config import Config
 from mmengine.fileio import load
 
+from tools.benchmarks.methods import method_folders
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-METHOD_DIRS = ('kd', 'refilled', 'rrd', 'vrm')
+#: The method table's folders (tools/benchmarks/methods.py).
+METHOD_DIRS = method_folders()
 
 
 def metafiles():
