@@ -14,7 +14,7 @@ _PIPELINE_HINT = (
     "real_pipeline + [dict(type='RandAugment', ...)]]) before "
     "dict(type='PackInputs'), with model.data_preprocessor="
     "dict(type='mmpretrain.MultiViewClsDataPreprocessor', ...); see "
-    'configs/_base_/datasets/cifar100_bs64_vrm.py.')
+    'configs/_base_/distill/vrm_cifar100_1xb64.py.')
 
 
 def _rows(logits, stop):
