@@ -177,9 +177,9 @@ def test_patches_are_noops_where_the_breakage_is_absent():
 
 def test_importing_the_patch_modules_imports_no_mm_package():
     """The patches must run before anything imports an mm* package, so the
-    modules that hold them (relkd_mm.compat, and
-    relkd_mm.runner.strict_loading_patches with relkd_mm/runner/__init__.py)
-    import none at module level. Imported without relkd_mm/__init__.py
+    modules that hold them (relkd_mm.compat, and the runner modules whose
+    errors it re-exports, with relkd_mm/runner/__init__.py) import none at
+    module level. Imported without relkd_mm/__init__.py
     (which applies the patches), they leave every mm* package and
     torchvision unimported, and applying them then gives what
     ``import relkd_mm`` applies."""

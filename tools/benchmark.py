@@ -6,7 +6,7 @@ as baselines), ``results.json`` and ``results.png`` in the budget's folder.
 Finished runs are skipped and interrupted runs resume from their last
 checkpoint, so the command can be stopped and re-run at any time.
 
-The fmnist-lowdata protocol (relkd_mm/utils/protocol.py; docs/results.md)
+The fmnist-lowdata protocol (tools/benchmarks/protocol.py; docs/results.md)
 is the evidence that a method makes its student better: a strong teacher
 trained once and cached, students on a data-limited subset, every choice
 on a validation split held out of the training set, the test set evaluated
@@ -52,13 +52,16 @@ import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
 from mmengine.logging import MMLogger, print_log  # noqa: E402
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
-from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.console import RunProgress  # noqa: E402
 from relkd_mm.utils.cli import DictAction  # noqa: E402
-from relkd_mm.utils.quick_runs import (  # noqa: E402
-    RUNS, TEACHER, Method, budget_options, check_fashion_mnist, config_paths,
-    last_checkpoint, missing_configs, train_and_test)
-from relkd_mm.utils.report import markdown_table, mean_std  # noqa: E402
+from relkd_mm.utils.staged_run import (  # noqa: E402
+    StageConfigs, StagedRun, last_checkpoint)
+from tools.benchmarks import protocol  # noqa: E402
+from tools.benchmarks.methods import Row  # noqa: E402
+from tools.benchmarks.quick_runs import (  # noqa: E402
+    RUNS, TEACHER, budget_options, check_fashion_mnist, config_paths,
+    missing_configs)
+from tools.benchmarks.report import markdown_table, mean_std  # noqa: E402
 # isort: on
 
 
@@ -217,7 +220,7 @@ def parse_config_methods(specs, baselines):
         if not sep or not name or not cfgs:
             raise SystemExit(f'--config {spec!r}: use NAME=CONFIG or '
                              'NAME=STAGE1_CONFIG,STAGE2_CONFIG.')
-        methods.append(Method(name, tuple(
+        methods.append(Row(name, tuple(
             osp.abspath(c) for c in cfgs.split(',')), spec,
             name in (baselines or ())))
     unknown = set(baselines or ()) - {m.name for m in methods}
@@ -294,9 +297,10 @@ class Benchmark:
         resumed = any(last_checkpoint(d) for d in
                       [work_dir] + [osp.join(work_dir, f'stage{k + 1}')
                                     for k in range(len(method.configs))])
-        result = train_and_test(method.name, config_paths(method), work_dir,
-                                options, teacher_ckpt=teacher_ckpt,
-                                resume=True, progress=self.bar)
+        configs = StageConfigs(config_paths(method), options,
+                               teacher_ckpt=teacher_ckpt)
+        result = StagedRun(method.name, configs, work_dir,
+                           progress=self.bar).train(resume=True)
         result['seed'] = options.get('randomness.seed')
         with open(done, 'w') as f:
             json.dump(result, f, indent=1)
@@ -452,7 +456,7 @@ class Benchmark:
 
 
 def run_protocol(args):
-    """``--protocol fmnist-lowdata``: relkd_mm.utils.protocol does the
+    """``--protocol fmnist-lowdata``: tools.benchmarks.protocol does the
     runs; this writes the report."""
     root = osp.join(args.work_dir, args.protocol)
     os.makedirs(root, exist_ok=True)

@@ -79,35 +79,16 @@ from mmpretrain.registry import MODELS as CLS_MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
-from relkd_mm.utils.profiling import (environment, interleaved,  # noqa: E402
-                                      peak_rss, quartiles, ratio_stats,
-                                      rss_reset_peak, sync, write_text)
-from relkd_mm.utils.report import markdown_table  # noqa: E402
+from tools.benchmarks.methods import METHODS as METHOD_TABLE  # noqa: E402
+from tools.benchmarks.profiling import (environment, interleaved,  # noqa
+                                        peak_rss, quartiles, ratio_stats,
+                                        rss_reset_peak, sync, write_text)
+from tools.benchmarks.report import markdown_table  # noqa: E402
 
-#: name -> (config, description). ``student`` is the KD config's student
-#: trained alone (its own data preprocessor and optimizer).
-METHODS = {
-    'student': ('configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-                'student alone (CE)'),
-    'kd': ('configs/kd/kd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-           'KD, MMRazor KLDivergence'),
-    'dkd': ('configs/kd/dkd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-            'DKD, MMRazor DKDLoss'),
-    'rkd': ('configs/kd/rkd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-            'RKD, MMRazor DistanceWiseRKD + AngleWiseRKD'),
-    'crd': ('configs/kd/crd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-            'CRD, MMRazor CRDLoss'),
-    'rrd': ('configs/rrd/rrd_resnet32x4_resnet8x4_1xb64_cifar100.py',
-            'RRD (RRDLoss)'),
-    'vrm': ('configs/vrm/vrm_resnet32x4_resnet8x4_1xb64_cifar100.py',
-            'VRM (VRMDistill + VRMLoss), 2 views'),
-    'refilled-s1': (
-        'configs/refilled/refilled-s1_wrn-40-2_wrn-16-2_1xb128_cifar100.py',
-        'REFILLED stage 1 (RefilledTupleLoss, no CE)'),
-    'refilled-s2': (
-        'configs/refilled/refilled-s2_wrn-40-2_wrn-16-2_1xb128_cifar100.py',
-        'REFILLED stage 2 (CE + RefilledClassifierLoss)'),
-}
+#: name -> (config, description), the method table's rows in its order.
+#: ``student`` is the KD config's student trained alone.
+METHODS = {name: (cost.config, cost.desc) for m in METHOD_TABLE
+           for name, cost in m.cost.items()}
 DEFAULT_METHODS = list(METHODS)
 
 #: Teacher -> student pairs: model configs, image side, classes, training
@@ -140,10 +121,10 @@ PAIRS = {
         size=16, num_classes=100, num_train=1000),
 }
 
-#: Targets of docs/benchmarks.md: step time / KD's (same images) and the
-#: loss's forward + backward / the student's step.
-STEP_TARGETS = {'vrm': 1.10, 'rrd': 1.05, 'refilled-s1': 1.05,
-                'refilled-s2': 1.05}
+#: Targets of docs/benchmarks.md: step time / KD's (same images), from the
+#: method table, and the loss's forward + backward / the student's step.
+STEP_TARGETS = {name: cost.step_target for m in METHOD_TABLE
+                for name, cost in m.cost.items() if cost.step_target}
 LOSS_TARGET = 0.05
 #: Target of LossBalanceHook's amortised cost, as a fraction of a step.
 BALANCE_TARGET = 0.01

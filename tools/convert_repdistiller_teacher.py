@@ -23,10 +23,10 @@ import relkd_mm  # noqa: E402,F401 isort:skip
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
+from relkd_mm.models.utils import CheckpointMismatchError  # noqa: E402
+from relkd_mm.models.utils.strict_loading import SHOWN  # noqa: E402
+from relkd_mm.models.utils.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
-from relkd_mm.runner.strict_loading import SHOWN  # noqa: E402
-from relkd_mm.runner.strict_loading import CheckpointMismatchError  # noqa
-from relkd_mm.runner.strict_loading import load_strictly  # noqa: E402
 
 CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
@@ -129,7 +129,7 @@ def build_model(arch):
 def check_and_load(model, state, arch, source):
     """Load ``state`` strictly into ``model``; raise
     :class:`CheckpointMismatchError` naming every kind of mismatch
-    (:func:`relkd_mm.runner.strict_loading.load_strictly`)."""
+    (:func:`relkd_mm.models.utils.strict_loading.load_strictly`)."""
     load_strictly(
         model, state, source, 'convert_repdistiller_teacher',
         'Is it the checkpoint of another architecture? Key names are after '

@@ -29,8 +29,8 @@ from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
+from relkd_mm.models.utils.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
-from relkd_mm.runner.strict_loading import load_strictly  # noqa: E402
 from relkd_mm.utils import register_all_modules  # noqa: E402
 from relkd_mm.utils.cli import DictAction  # noqa: E402
 # isort: on
@@ -149,7 +149,7 @@ def student_state_dict(checkpoint, filename):
 
 def check_strict(model_cfg, state_dict, source='the student weights'):
     """Build the student and load ``state_dict`` strictly
-    (:func:`relkd_mm.runner.strict_loading.load_strictly`)."""
+    (:func:`relkd_mm.models.utils.strict_loading.load_strictly`)."""
     from mmpretrain.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(copy.deepcopy(model_cfg))

@@ -3,8 +3,8 @@
 # default: Debian's `dataset-fashion-mnist` package, the four gzipped idx
 # files in /usr/share/datasets/fashion-mnist
 # (relkd_mm.datasets.local.DEBIAN_FASHION_MNIST). Needs apt-get and root;
-# does nothing when the files are there. The package only checks for the
-# files (relkd_mm.utils.quick_runs.check_fashion_mnist) and names this
+# does nothing when the files are there. The other tools only check for the
+# files (tools.benchmarks.quick_runs.check_fashion_mnist) and name this
 # script; installing is left to this tool.
 # Usage: sudo bash tools/fetch_fashion_mnist.sh
 set -euo pipefail

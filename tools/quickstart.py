@@ -26,16 +26,17 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 import relkd_mm  # noqa: E402,F401  (compat patches before mm* imports)
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
-from relkd_mm.utils import protocol  # noqa: E402
 from relkd_mm.utils.console import RunProgress  # noqa: E402
-from relkd_mm.utils.quick_runs import (  # noqa: E402
+from relkd_mm.utils.staged_run import StageConfigs, StagedRun  # noqa: E402
+from tools.benchmarks import protocol  # noqa: E402
+from tools.benchmarks.quick_runs import (  # noqa: E402
     TEACHER, budget_options, check_fashion_mnist, committed_teacher,
-    config_paths, test_checkpoint, train_and_test)
-from relkd_mm.utils.report import markdown_table  # noqa: E402
+    config_paths, test_checkpoint)
+from tools.benchmarks.report import markdown_table  # noqa: E402
 # isort: on
 
 #: The teacher committed with the repository (its sha256:
-#: relkd_mm.utils.quick_runs.QUICKSTART_TEACHER_SHA256).
+#: tools.benchmarks.quick_runs.QUICKSTART_TEACHER_SHA256).
 QUICKSTART_TEACHER = osp.join(REPO, 'checkpoints', 'fmnist',
                               'wrn-16-2_fmnist-lowdata.pth')
 
@@ -97,8 +98,8 @@ def teacher_row(args, options, bar):
             result = json.load(f)
         bar.progress.console.print(f'- {TEACHER.name}: cached in {work_dir}')
     else:
-        result = train_and_test(TEACHER.name, [cfg], work_dir, options,
-                                progress=bar)
+        result = StagedRun(TEACHER.name, StageConfigs([cfg], options),
+                           work_dir, progress=bar).train()
         with open(cache, 'w') as f:
             json.dump(result, f)
     result['note'] = 'trained on the subset'
@@ -146,10 +147,12 @@ def main(argv=None):
                               'param_scheduler.T_max': e} for e in stages]
             cfgs = protocol.Protocol.config_paths(arm)
             stem = osp.splitext(osp.basename(cfgs[-1]))[0]
-            result = train_and_test(
-                arm.name, cfgs, osp.join(args.work_dir, stem), options,
-                teacher_ckpt=teacher_ckpt if arm.teacher else None,
-                stage_options=stage_options, progress=bar)
+            configs = StageConfigs(
+                cfgs, options, stage_options,
+                teacher_ckpt=teacher_ckpt if arm.teacher else None)
+            result = StagedRun(arm.name, configs,
+                               osp.join(args.work_dir, stem),
+                               progress=bar).train()
             result.update(note=arm.note, stage_epochs=stages)
             results.append(result)
             bar.progress.console.print(

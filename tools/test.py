@@ -115,7 +115,7 @@ def main():
     if note:
         runner.logger.warning(f'tools/test.py: {note}')
     if plan == 'student':
-        from relkd_mm.runner.strict_loading import load_strictly
+        from relkd_mm.models.utils.strict_loading import load_strictly
         load_strictly(runner.model, student_state, args.checkpoint,
                       'tools/test.py', 'Is the checkpoint from this config?',
                       target='the student model')

@@ -6,7 +6,7 @@
 #       [--stage1-options ...] [--stage2-options ...]
 #
 # The stages are ordinary MMEngine runs in DIR/stage1 and DIR/stage2, run
-# in this process by relkd_mm.utils.quick_runs.train_and_test, the runner of
+# in this process by relkd_mm.utils.staged_run.StagedRun, the runner of
 # multi-stage methods that the quick start and the benchmark use too. Stage
 # 2 loads stage 1's *last* checkpoint (`load_from`); no checkpoint is ever
 # selected on the validation/test set. With --gpus N > 1 this tool starts
@@ -22,8 +22,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import relkd_mm  # noqa: E402,F401  (applies the compat patches first)
 
-from relkd_mm.utils.quick_runs import train_and_test  # noqa: E402
 from relkd_mm.utils.cli import DictAction  # noqa: E402
+from relkd_mm.utils.staged_run import StageConfigs, StagedRun  # noqa: E402
 # isort: on
 
 
@@ -86,13 +86,11 @@ def main(argv=None):
     def prepare(cfg):
         cfg.launcher = args.launcher
 
-    return train_and_test(
-        'refilled', [args.stage1_config, args.stage2_config], work_dir,
-        dict(args.cfg_options), resume=args.resume, log_level='INFO',
-        prepare=prepare,
-        stage_options=[dict(args.stage1_options),
-                       dict(args.stage2_options)],
-        test=False)
+    configs = StageConfigs(
+        [args.stage1_config, args.stage2_config], dict(args.cfg_options),
+        [dict(args.stage1_options), dict(args.stage2_options)], prepare)
+    return StagedRun('refilled', configs, work_dir, log_level='INFO').train(
+        resume=args.resume, test=False)
 
 
 if __name__ == '__main__':

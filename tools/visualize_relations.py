@@ -56,22 +56,23 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
+from relkd_mm.models import losses as relkd_losses  # noqa: E402
 from relkd_mm.models.algorithms import teacher_forward  # noqa: E402
-from relkd_mm.models.losses import (RefilledClassifierLoss,  # noqa: E402
-                                    RefilledTupleLoss, RRDLoss, VRMLoss)
+from relkd_mm.models.losses import RefilledTupleLoss, VRMLoss  # noqa: E402
 from relkd_mm.models.losses.relation import (  # noqa: E402
     kl_divergence, pairwise_distances)
-from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
-from relkd_mm.runner.strict_loading import (  # noqa: E402
+from relkd_mm.models.utils.strict_loading import (  # noqa: E402
     load_strictly, state_dict_of)
+from relkd_mm.runner.checkpoint import load_checkpoint_file  # noqa: E402
 from relkd_mm.runner.teacher_checkpoint import (  # noqa: E402
     omitted_teacher, restore_teacher)
 from relkd_mm.utils.cli import DictAction  # noqa: E402
+from tools.benchmarks.methods import METHODS  # noqa: E402
 # isort: on
 
-METHODS = ((VRMLoss, 'vrm'), (RRDLoss, 'rrd'),
-           (RefilledTupleLoss, 'refilled-tuple'),
-           (RefilledClassifierLoss, 'refilled-classifier'))
+#: (loss class, figure name) of every loss the method table says is drawn.
+DRAWN = tuple((getattr(relkd_losses, loss), figure) for m in METHODS
+              for loss, figure in m.relations.items())
 PRUNED = '#d62728'
 
 
@@ -841,6 +842,23 @@ def plot_refilled_classifier(loss, name, kwargs, batch, path):
 # ----------------------------------------------------------------------------
 
 
+def draw(figure, loss, name, kwargs, batch, path, args):
+    """Draw ``figure`` (a figure name of the method table's
+    ``relations``); returns ``(png path, loss value)``."""
+    if figure == 'vrm':
+        return plot_vrm(loss, name, kwargs, batch, path, args.max_classes)
+    if figure == 'rrd':
+        return plot_rrd(loss, name, kwargs, batch, path)
+    if figure == 'refilled-tuple':
+        return plot_refilled_tuple(loss, name, kwargs, batch, path)
+    if figure == 'refilled-classifier':
+        return plot_refilled_classifier(loss, name, kwargs, batch, path)
+    raise NotImplementedError(
+        f'{type(loss).__name__}: the method table names the figure '
+        f'{figure!r}, which tools/visualize_relations.py cannot draw: add '
+        'its plot function to draw().')
+
+
 def visualize(cfg, checkpoint, out_dir, args):
     """Draw every relational loss of ``cfg``'s distiller; returns
     ``{png path: loss value}``."""
@@ -850,32 +868,22 @@ def visualize(cfg, checkpoint, out_dir, args):
     random.seed(args.seed)
     model, classes = build_distiller(cfg, checkpoint, args.device)
     losses = model.distiller.distill_losses
-    wanted = [(name, loss, method) for name, loss in losses.items()
-              for kind, method in METHODS if isinstance(loss, kind)]
+    wanted = [(name, loss, figure) for name, loss in losses.items()
+              for kind, figure in DRAWN if isinstance(loss, kind)]
     if not wanted:
         raise ValueError(
             f'{cfg.filename}: the distiller has no relational loss (it has '
             f'{[type(x).__name__ for x in losses.values()]}); this tool '
-            'draws VRMLoss, RRDLoss, RefilledTupleLoss and '
-            'RefilledClassifierLoss.')
+            f'draws {", ".join(kind.__name__ for kind, _ in DRAWN)}.')
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmpretrain')):
         batch = load_batch(cfg, model, args, classes)
     kwargs = loss_inputs(model, batch)
     os.makedirs(out_dir, exist_ok=True)
     saved = {}
-    for name, loss, method in wanted:
-        path = osp.join(out_dir, f'{method}_{name}.png')
-        if method == 'vrm':
-            out = plot_vrm(loss, name, kwargs[name], batch, path,
-                           args.max_classes)
-        elif method == 'rrd':
-            out = plot_rrd(loss, name, kwargs[name], batch, path)
-        elif method == 'refilled-tuple':
-            out = plot_refilled_tuple(loss, name, kwargs[name], batch, path)
-        else:
-            out = plot_refilled_classifier(loss, name, kwargs[name], batch,
-                                           path)
+    for name, loss, figure in wanted:
+        path = osp.join(out_dir, f'{figure}_{name}.png')
+        out = draw(figure, loss, name, kwargs[name], batch, path, args)
         saved[out[0]] = out[1]
         print(f'saved {out[0]}')
     return saved

@@ -1,5 +1,10 @@
 # KD with MMRazor's KLDivergence (T = 4), as configs/kd/ does on CIFAR-100.
-_base_ = ['./_distill_base_.py']
+_base_ = [
+    '../_base_/datasets/fashion_mnist.py',
+    '../_base_/default_runtime.py',
+    './_base_.py',
+]
+default_hooks = dict(logger=dict(interval=50))
 model = dict(
     distiller=dict(
         student_recorders=dict(

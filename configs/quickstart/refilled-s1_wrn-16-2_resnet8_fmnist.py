@@ -1,7 +1,12 @@
 # REFILLED stage 1 (relkd_mm RefilledTupleLoss, 2021 settings: 1000 x KL on
 # semi-hard tuples, tau 4, margin 0.2) on the pooled features; no
 # cross-entropy. Stage 2: refilled-s2_wrn-16-2_resnet8_fmnist.py.
-_base_ = ['./_distill_base_.py']
+_base_ = [
+    '../_base_/datasets/fashion_mnist.py',
+    '../_base_/default_runtime.py',
+    './_base_.py',
+]
+default_hooks = dict(logger=dict(interval=50))
 model = dict(
     type='RefilledDistill',
     calculate_student_loss=False,

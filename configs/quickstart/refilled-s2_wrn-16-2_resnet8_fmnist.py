@@ -1,7 +1,12 @@
 # REFILLED stage 2 (relkd_mm RefilledClassifierLoss, 2021 settings: CE +
 # 100 x KL to the teacher's center classifier, tau 2, global centers),
 # from stage 1's last checkpoint (tools/quickstart.py sets load_from).
-_base_ = ['./_distill_base_.py']
+_base_ = [
+    '../_base_/datasets/fashion_mnist.py',
+    '../_base_/default_runtime.py',
+    './_base_.py',
+]
+default_hooks = dict(logger=dict(interval=50))
 model = dict(
     type='RefilledDistill',
     calculate_student_loss=True,

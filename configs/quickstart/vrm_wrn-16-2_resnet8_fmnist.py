@@ -2,7 +2,13 @@
 # configs/vrm/ does on CIFAR-100: each image's real view (crop + flip) and a
 # virtual view (crop + flip, then RandAugment: 2 ops at magnitude 9 of 10),
 # CE on the real view + 1.0 * L_VRM.
-_base_ = ['./_distill_base_.py', '../_base_/distill/vrm_distiller.py']
+_base_ = [
+    '../_base_/datasets/fashion_mnist.py',
+    '../_base_/default_runtime.py',
+    './_base_.py',
+    '../_base_/distill/vrm_distiller.py',
+]
+default_hooks = dict(logger=dict(interval=50))
 
 real_view = [
     dict(type='RandomCrop', crop_size=28, padding=2),

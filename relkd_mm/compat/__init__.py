@@ -1,5 +1,5 @@
-"""Every patch relkd_mm applies to upstream code, numbered 1-18 (8, 11-16
-and 18 are gone: they are extension points now, see below).
+"""Every patch relkd_mm applies to upstream code, numbered 1-18 (6 and
+8-18 are gone: they are extension points now, see below).
 
 Two kinds, one function each, each with the reason and the upstream issue
 in its docstring:
@@ -10,12 +10,9 @@ in its docstring:
   safe (no full unpickling, whatever the torch version or environment).
 * :mod:`.behaviour`: upstream defects that let a run go silently wrong,
   unsafe or fail obscurely, by subject: ``config_errors`` (5's
-  ``patch_cfg_path_errors``), ``distiller_errors`` (9), ``data_errors``
-  (10: images), ``onnx_export`` (7: torch >= 2.9's exporter, for
-  mmdeploy), ``teacher_evaluation`` (17: the arguments of the teacher
-  check). The strict ``teacher_ckpt`` and ``Pretrained`` loads (6) are
-  :mod:`relkd_mm.runner.strict_loading_patches`, next to the rules they
-  enforce (:mod:`relkd_mm.runner.strict_loading`).
+  ``patch_cfg_path_errors``) and ``onnx_export`` (7: torch >= 2.9's
+  exporter, for mmdeploy; applied by ``tools/deploy.py``, not by
+  :func:`apply_all`).
 
 Former patches that are extension points now, which configs name (a config
 without them gets upstream's behaviour, also in a process that imports
@@ -27,13 +24,24 @@ from the newest intact one (12), registers ``TeacherCheckpointHook``
 sends MMEngine's state-dict report to the log (18) and names wrong
 arguments and values (8) and empty or missing data sets (13); its
 :class:`~relkd_mm.engine.hooks.AtomicCheckpointHook` removes an old
-checkpoint only after the new one is complete (12). 14 (image channels)
-and 15 (ignored top-level keys) are
+checkpoint only after the new one is complete (12). 6's strict
+``teacher_ckpt`` and 17's arguments of ``SingleTeacherDistill``
+(``teacher_ckpt_strict``, ``allow_random_teacher``,
+``teacher_expected_top1``) are
+:class:`~relkd_mm.models.algorithms.CheckedSingleTeacherDistill`'s, 6's
+strict ``Pretrained`` init the ``StrictPretrained`` initializer
+(:class:`~relkd_mm.models.utils.StrictPretrainedInit`); the rules they
+enforce are :mod:`relkd_mm.models.utils.strict_loading`. 9 (distiller
+misconfigurations) is
+:class:`~relkd_mm.models.distillers.CheckedConfigurableDistiller`, 10
+(undecodable images) :class:`~relkd_mm.datasets.CheckedLoadImageFromFile`,
+14 (image channels) and 15 (ignored top-level keys) are
 :class:`~relkd_mm.engine.hooks.TrainCheckHook`'s, 16 (``CRDLoss`` ignores
 its ``loss_weight``) is :class:`~relkd_mm.models.losses.WeightedCRDLoss`,
 and 17's frozen teacher evaluated at every validation is
-:class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. Their errors
-stay importable from here.
+:class:`~relkd_mm.engine.loops.TeacherCachedDistillValLoop`. The runner's
+errors stay importable from here (those of the models from
+:mod:`relkd_mm.models.utils` and :mod:`relkd_mm.datasets`).
 
 Each patch
 
@@ -59,13 +67,8 @@ from relkd_mm.runner.dataset_errors import EmptyDatasetError
 from relkd_mm.runner.load_checks import (RandomTeacherError,
                                          TeacherConflictError)
 from relkd_mm.runner.resume_checks import ResumeConfigError
-from relkd_mm.runner.strict_loading_patches import (
-    NonFiniteTeacherError, patch_strict_checkpoint_loading)
 from .behaviour.config_errors import patch_cfg_path_errors
-from .behaviour.data_errors import CorruptImageError, patch_load_image_errors
-from .behaviour.distiller_errors import patch_distiller_errors
 from .behaviour.onnx_export import patch_onnx_export_default
-from .behaviour.teacher_evaluation import patch_teacher_evaluation
 from .stack import (APPLIED, patch_mmengine_checkpoint_loading,
                     patch_mmengine_config_scope, patch_mmengine_installed_path,
                     patch_mmrazor_quantization_helpers, patch_numpy_in1d,
@@ -82,9 +85,10 @@ from .stack import _UNPATCHED  # noqa: F401 isort: skip
 #: (``tests/test_upstream_patches.py`` keeps the two equal, and
 #: docs/architecture.md's table). Issue 20's target: at most 16, only the
 #: pinned stack's breakages (patches 1-5); the rest move to extension points
-#: that configs name. 46 before issue 20's first step.
+#: that configs name. 46 before issue 20's first step, 13 now: only 1-5.
 PATCHED_ATTRIBUTES = {
-    # stack.py (1-5): the pinned stack does not import or run without them.
+    # stack.py and behaviour/config_errors.py (1-5): the pinned stack does
+    # not import or run without them.
     'mmengine.config.config:get_installed_path': 'mmengine_installed_path',
     'mmengine.hub.hub:get_installed_path': 'mmengine_installed_path',
     'mmengine.utils.package_utils:get_installed_path':
@@ -109,29 +113,6 @@ PATCHED_ATTRIBUTES = {
     'numpy:in1d': 'numpy_in1d',
     'mmengine.hub.hub:get_config': 'cfg_path_errors',
     'mmengine.hub:get_config': 'cfg_path_errors',
-    # behaviour/ (10): no extension point used yet.
-    'mmcv.transforms.loading:LoadImageFromFile.transform':
-        'load_image_errors',
-    # 6: strict Pretrained and teacher_ckpt loads; 17: the teacher check's
-    # arguments.
-    'mmengine.model.weight_init:PretrainedInit.__call__':
-        'strict_pretrained_init',
-    'mmengine.model.weight_init:PretrainedInit.__init__':
-        'strict_pretrained_init',
-    'mmrazor.models.algorithms.distill.configurable.single_teacher_distill:'
-    'SingleTeacherDistill.__init__':
-        'strict_teacher_ckpt, teacher_expected_top1',
-    # 9: ConfigurableDistiller's mapping errors.
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller._check_loss_forward_mappings': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.compute_distill_losses': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.get_record': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.prepare_from_student': 'distiller_errors',
-    'mmrazor.models.distillers.configurable_distiller:'
-    'ConfigurableDistiller.prepare_from_teacher': 'distiller_errors',
 }
 
 
@@ -144,10 +125,6 @@ def apply_all():
     patch_mmengine_config_scope()
     patch_mmengine_installed_path()
     patch_cfg_path_errors()
-    patch_strict_checkpoint_loading()
-    patch_distiller_errors()
-    patch_load_image_errors()
-    patch_teacher_evaluation()
     return list(APPLIED)
 
 
@@ -156,9 +133,6 @@ __all__ = ['APPLIED', 'PATCHED_ATTRIBUTES', 'apply_all',
            'patch_mmrazor_quantization_helpers', 'patch_numpy_in1d',
            'patch_mmengine_checkpoint_loading', 'patch_mmengine_config_scope',
            'patch_mmengine_installed_path', 'patch_cfg_path_errors',
-           'patch_strict_checkpoint_loading', 'patch_distiller_errors',
-           'patch_load_image_errors', 'patch_onnx_export_default',
-           'patch_teacher_evaluation',
-           'ConfigArgumentError', 'CorruptImageError', 'RandomTeacherError',
-           'ResumeConfigError', 'EmptyDatasetError', 'ConfigValueError',
-           'NonFiniteTeacherError', 'TeacherConflictError']
+           'patch_onnx_export_default',
+           'ConfigArgumentError', 'RandomTeacherError', 'ResumeConfigError',
+           'EmptyDatasetError', 'ConfigValueError', 'TeacherConflictError']

@@ -1,8 +1,9 @@
 from .class_subset import ClassSubsetDataset
 from .local import LocalCIFAR100, LocalFashionMNIST
-from .transforms import ConvertColorType
+from .transforms import (CheckedLoadImageFromFile, ConvertColorType,
+                         CorruptImageError)
 
 __all__ = [
-    'ClassSubsetDataset', 'ConvertColorType', 'LocalCIFAR100',
-    'LocalFashionMNIST'
+    'CheckedLoadImageFromFile', 'ClassSubsetDataset', 'ConvertColorType',
+    'CorruptImageError', 'LocalCIFAR100', 'LocalFashionMNIST'
 ]

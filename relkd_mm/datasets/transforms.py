@@ -1,7 +1,8 @@
 """Transforms relkd_mm adds to MMPretrain's ``TRANSFORMS``."""
 import cv2
 import numpy as np
-from mmcv.transforms import BaseTransform
+from mmcv.transforms import BaseTransform, LoadImageFromFile
+from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
 
 
@@ -46,3 +47,54 @@ class ConvertColorType(BaseTransform):
 
     def __repr__(self):
         return f'{type(self).__name__}(color_type={self.color_type!r})'
+
+
+class CorruptImageError(OSError):
+    """An image file that can not be read or decoded."""
+
+
+@TRANSFORMS.register_module()
+class CheckedLoadImageFromFile(LoadImageFromFile):
+    """MMCV's ``LoadImageFromFile`` that names the file and the fix when an
+    image can not be decoded, and logs each image it skips.
+
+    Why: mmcv 2.1.0's ``LoadImageFromFile`` reports a corrupt or truncated
+    file with ``assert img is not None`` (gone under ``python -O``, and
+    without a fix), and with ``ignore_empty=True`` returns ``None`` without
+    a word, so the dataset silently draws another sample instead. Upstream:
+    open-mmlab/mmpretrain#1427 (images not read successfully).
+
+    Here such a file raises :class:`CorruptImageError` naming it and the
+    two ways out; with ``ignore_empty=True`` (the opt-in skip) each skipped
+    file is logged as a warning. MMEngine's dataset then draws another
+    sample, at most ``max_refetch`` times, so a data set of only corrupt
+    files still ends with an error, never a hang.
+
+    Its arguments are those of ``LoadImageFromFile``. relkd_mm's ImageNet
+    configs name it in their train and validation pipelines; test
+    pipelines keep ``LoadImageFromFile``, the name MMPretrain's inferencer
+    and mmdeploy replace with their own loading when a student is deployed.
+    """
+
+    def transform(self, results):
+        filename = results.get('img_path')
+        try:
+            out = super().transform(results)
+            problem = 'it could not be read' if out is None else None
+        except AssertionError as exc:  # mmcv's "failed to load image"
+            out, problem = None, f'it could not be decoded ({exc})'
+        except (OSError, ValueError) as exc:
+            if self.ignore_empty:
+                raise
+            out, problem = None, f'{type(exc).__name__}: {exc}'
+        if problem is None:
+            return out
+        if self.ignore_empty:
+            print_log(f'LoadImageFromFile: skipped {filename}: {problem} '
+                      '(ignore_empty=True).', logger='current', level=30)
+            return None
+        raise CorruptImageError(
+            f'LoadImageFromFile: image {filename!r}: {problem}. Replace or '
+            'delete the file, or set ignore_empty=True in the '
+            "pipeline's LoadImageFromFile to skip unreadable images (each "
+            'skip is logged).')

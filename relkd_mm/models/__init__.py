@@ -1,2 +1,2 @@
 from . import (algorithms, backbones, classifiers, connectors,  # noqa: F401
-               data_preprocessors, losses)
+               data_preprocessors, distillers, losses, utils)

@@ -232,7 +232,7 @@ _ASSERT_HINTS = {
     'MultiView': 'num_views needs one count per transforms list: VRM\'s '
                  'real and virtual view are num_views=[1, 1] with '
                  'transforms=[real_view, virtual_view] '
-                 '(configs/_base_/datasets/cifar100_bs64_vrm.py).',
+                 '(configs/_base_/distill/vrm_cifar100_1xb64.py).',
 }
 
 

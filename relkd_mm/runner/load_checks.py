@@ -1,14 +1,14 @@
-"""The strict-loading rules of :mod:`relkd_mm.runner.strict_loading` for
-the checkpoints a runner loads (``load_from``, ``--resume``, ``tools/test.py``)
-and the teacher a distiller trains with, as
+"""The strict-loading rules of :mod:`relkd_mm.models.utils.strict_loading`
+for the checkpoints a runner loads (``load_from``, ``--resume``,
+``tools/test.py``) and the teacher a distiller trains with, as
 :class:`~relkd_mm.runner.relkd_runner.RelKDRunner` applies them.
 
 Why: MMEngine 0.10.7's ``Runner.load_checkpoint`` is non-strict: a student
 starts from random weights, a resume after a config change silently drops
 a loss's memory, and a distiller whose teacher nothing loaded
 (``teacher_ckpt`` unset, no ``load_from``/resume checkpoint holding it, no
-``Pretrained`` init of the whole teacher) trains from a random teacher and
-exits 0. Upstream: no issue asks for strict loading;
+``StrictPretrained`` init of the whole teacher) trains from a random teacher
+and exits 0. Upstream: no issue asks for strict loading;
 open-mmlab/mmrazor#650 shows the symptom (a distillation checkpoint's
 ``architecture.`` keys all "missing" in a student, reported only as a
 warning).
@@ -17,16 +17,22 @@ Rules: ``load_from`` checks the networks' keys (the distiller's may differ,
 logged; config key ``load_from_strict=False`` opts out), a resume every
 key; mismatches raise ``CheckpointMismatchError`` naming the keys. A
 teacher's NaN or inf weights raise
-:class:`~relkd_mm.runner.strict_loading_patches.NonFiniteTeacherError`
-naming the checkpoint. Before the first step a distiller's teacher must be
-loaded (:class:`RandomTeacherError`, unless the model sets
-``allow_random_teacher=True``: logged as a warning, for tests).
+:class:`~relkd_mm.models.utils.NonFiniteTeacherError` naming the
+checkpoint (as
+:class:`~relkd_mm.models.algorithms.CheckedSingleTeacherDistill` does at
+``teacher_ckpt`` load). Before the first step the teacher of
+relkd_mm's algorithms (``CheckedSingleTeacherDistill`` and its subclasses,
+which record where their teacher came from) must be loaded
+(:class:`RandomTeacherError`, unless the model sets
+``allow_random_teacher=True``: logged as a warning, for tests); MMRazor's
+own ``SingleTeacherDistill`` keeps upstream's behaviour.
+
+:mod:`relkd_mm.compat` re-exports this module's errors before anything
+imports an mm* package: relkd_mm's models are imported inside the
+functions.
 """
 
 import torch
-
-from relkd_mm.runner.strict_loading_patches import (_check_state_finite,
-                                                    _check_teacher_finite)
 
 
 class RandomTeacherError(RuntimeError):
@@ -36,19 +42,24 @@ class RandomTeacherError(RuntimeError):
 def check_teacher_loaded(runner):
     """Before the first step: a distiller's teacher must have been loaded
     (``teacher_ckpt``, a ``load_from``/resume checkpoint holding it, or a
-    ``Pretrained`` init of the whole teacher) unless the config opts in."""
+    ``StrictPretrained`` init of the whole teacher) unless the config opts
+    in."""
     from mmengine.model import is_model_wrapper
-    from mmrazor.models import SingleTeacherDistill
+
+    from relkd_mm.models.algorithms import CheckedSingleTeacherDistill
+    from relkd_mm.models.utils.strict_loading import check_teacher_finite
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    if not isinstance(model, SingleTeacherDistill):
+    # MMRazor's own SingleTeacherDistill keeps upstream's behaviour: only
+    # relkd_mm's algorithms record where their teacher came from.
+    if not isinstance(model, CheckedSingleTeacherDistill):
         return
-    source = getattr(model, '_teacher_source', None) or getattr(
+    source = model._teacher_source or getattr(
         model.teacher, '_relkd_pretrained_from', None)
     if source:
-        _check_teacher_finite(model.teacher, source)
+        check_teacher_finite(model.teacher, source)
         return
-    if getattr(model, 'allow_random_teacher', False):
+    if model.allow_random_teacher:
         runner.logger.warning(
             f'{type(model).__name__}: training with a RANDOM teacher '
             '(teacher_ckpt is not set and allow_random_teacher=True): the '
@@ -82,7 +93,7 @@ def load_checked(model, checkpoint, policy, revise_keys):
     """
     from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-    from relkd_mm.runner import strict_loading
+    from relkd_mm.models.utils import strict_loading
     checkpoint = one_teacher(model, checkpoint, policy, revise_keys)
     check_runner_load(model, checkpoint, policy, revise_keys)
     # logger='current': MMEngine's Runner passes none, so its mismatch
@@ -106,7 +117,7 @@ def note_teacher_source(model, checkpoint, policy, revise_keys):
     leaves the teacher random, not loaded."""
     if not hasattr(model, '_teacher_source'):
         return
-    from relkd_mm.runner import strict_loading
+    from relkd_mm.models.utils import strict_loading
     state = strict_loading.state_dict_of(checkpoint, revise_keys)
     keys = [f'teacher.{k}' for k in model.teacher.state_dict()]
     good, _ = strict_loading.copied(model, state, keys)
@@ -136,7 +147,7 @@ def one_teacher(model, checkpoint, policy, revise_keys):
         return checkpoint
     from mmengine.logging import print_log
 
-    from relkd_mm.runner import strict_loading
+    from relkd_mm.models.utils import strict_loading
     state = strict_loading.state_dict_of(checkpoint, revise_keys)
     prefix = strict_loading.TEACHER_PREFIX
     teacher = model.teacher.state_dict()
@@ -191,14 +202,14 @@ def one_teacher(model, checkpoint, policy, revise_keys):
 def check_runner_load(model, checkpoint, policy, revise_keys):
     from mmengine.logging import print_log
 
-    from relkd_mm.runner import strict_loading
+    from relkd_mm.models.utils import strict_loading
     state = strict_loading.state_dict_of(checkpoint, revise_keys)
     name = policy['filename']
     if hasattr(model, 'teacher') and hasattr(model, '_teacher_source'):
         kind = 'resume' if policy['resume'] else 'load_from'
-        _check_state_finite(model.teacher, state,
-                            strict_loading.TEACHER_PREFIX,
-                            f'{kind} {name!r}')
+        strict_loading.check_state_finite(model.teacher, state,
+                                          strict_loading.TEACHER_PREFIX,
+                                          f'{kind} {name!r}')
     if policy['resume']:
         strict_loading.check(
             model, state, name, 'resume',

@@ -81,8 +81,8 @@ def teacher_file(teacher_ckpt):
 def _teacher_state(path):
     """The state dict of the local teacher file ``path``, loaded as the
     teacher's own load reads it (the allow-list, ``--trust-checkpoint``)."""
+    from relkd_mm.models.utils.strict_loading import state_dict_of
     from .checkpoint import load_checkpoint_file
-    from .strict_loading import state_dict_of
     return state_dict_of(load_checkpoint_file(path, map_location='cpu'))
 
 
@@ -232,7 +232,7 @@ def restore_teacher(model, checkpoint, source, teacher_ckpt,
                   logger='current', level=30)
         return None
     if not teacher_ckpt:
-        from .strict_loading import load_strictly
+        from relkd_mm.models.utils.strict_loading import load_strictly
         load_strictly(model.teacher, _teacher_state(path), path,
                       f'the teacher of the student-only checkpoint {source}',
                       'Pass the config the checkpoint was trained with.',

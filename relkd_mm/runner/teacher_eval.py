@@ -22,34 +22,6 @@ class TeacherAccuracyError(RuntimeError):
     it."""
 
 
-def metafile_top1(checkpoint):
-    """``(top-1, where)`` of an MMPretrain model-zoo checkpoint (a URL, or
-    a local copy under the same file name) from the metafiles installed
-    with mmpretrain, or None when no metafile lists it."""
-    import glob
-    import importlib.util
-    import os.path as osp
-    from urllib.parse import urlparse
-
-    import mmengine
-    name = osp.basename(urlparse(str(checkpoint)).path)
-    spec = importlib.util.find_spec('mmpretrain')
-    if not name or spec is None or spec.origin is None:
-        return None
-    root = osp.join(osp.dirname(spec.origin), '.mim', 'configs')
-    for path in sorted(glob.glob(osp.join(root, '*', 'metafile.yml'))):
-        for model in (mmengine.load(path) or {}).get('Models') or []:
-            if osp.basename(str(model.get('Weights') or '')) != name:
-                continue
-            for result in model.get('Results') or []:
-                top1 = (result.get('Metrics') or {}).get('Top 1 Accuracy')
-                if top1 is not None:
-                    where = (f'{osp.relpath(path, root)} '
-                             f'({model.get("Name")}, {result.get("Dataset")})')
-                    return float(top1), where
-    return None
-
-
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
 

@@ -61,7 +61,7 @@ def algorithm_cfg(stage, teacher_classes=5, student_classes=10,
         architecture=classifier(student_classes),
         teacher=classifier(teacher_classes, dropout=0.5),
         distiller=dict(
-            type='ConfigurableDistiller',
+            type='CheckedConfigurableDistiller',
             student_recorders=dict(
                 feat=dict(type='ModuleOutputs', source='neck.gap'),
                 logits=dict(type='ModuleOutputs', source='head.fc'),
@@ -223,6 +223,9 @@ def _ddp_worker(rank, port, out):
         torch.save(dict(centers=loss.centers,
                         expected=expected_centers(model, labels)),
                    osp.join(out, f'rank{rank}.pth'))
+        # Both ranks here before the group goes (a rank that left first
+        # has hung its peer at exit: tools/analysis/ddp_unused_cost.py).
+        torch.distributed.barrier()
     finally:
         torch.distributed.destroy_process_group()
 

@@ -14,7 +14,7 @@ from mmrazor.registry import MODELS
 
 import relkd_mm  # noqa: F401  (compat patches before any mm* import)
 
-DATA_CFG = 'configs/_base_/datasets/cifar100_bs64_vrm.py'
+DATA_CFG = 'configs/_base_/distill/vrm_cifar100_1xb64.py'
 
 
 def classifier(arch='resnet8', num_classes=100):
@@ -43,7 +43,7 @@ def algorithm(preprocessor=None, losses=None, student_ce='real',
             data_preprocessor=preprocessor
             or dict(type='mmpretrain.MultiViewClsDataPreprocessor'),
             distiller=dict(
-                type='ConfigurableDistiller',
+                type='CheckedConfigurableDistiller',
                 student_recorders=dict(
                     fc=dict(type='ModuleOutputs', source='head.fc')),
                 teacher_recorders=dict(

@@ -25,7 +25,7 @@ def vrm_with_dkd_and_crd(student_ce):
         student_ce=student_ce,
         data_preprocessor=dict(type='mmpretrain.MultiViewClsDataPreprocessor'),
         distiller=dict(
-            type='ConfigurableDistiller',
+            type='CheckedConfigurableDistiller',
             student_recorders=dict(
                 fc=dict(type='ModuleOutputs', source='head.fc'),
                 feat=dict(type='ModuleOutputs', source='neck.gap'),

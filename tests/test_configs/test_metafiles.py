@@ -1,7 +1,8 @@
 """The OpenMMLab model-index: model-index.yml imports one metafile per
-method folder; every config listed exists and loads, every method config
-is listed, paper numbers are labelled as such, and MMEngine's hub resolves
-``relkd_mm::`` names through it (and falls back to paths for the rest)."""
+method folder of the method table (tools/benchmarks/methods.py); every
+config listed exists and loads, every method config is listed, paper
+numbers are labelled as such, and MMEngine's hub resolves ``relkd_mm::``
+names through it (and falls back to paths for the rest)."""
 import glob
 import os.path as osp
 
@@ -9,8 +10,11 @@ import pytest
 from mmengine.config import Config
 from mmengine.fileio import load
 
+from tools.benchmarks.methods import method_folders
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-METHOD_DIRS = ('kd', 'refilled', 'rrd', 'vrm')
+#: The method table's folders (tools/benchmarks/methods.py).
+METHOD_DIRS = method_folders()
 
 
 def metafiles():
@@ -99,7 +103,7 @@ def test_hub_resolves_listed_and_unlisted_configs():
     name = 'rrd/rrd_resnet32x4_resnet8x4_1xb64_cifar100.py'
     cfg = get_config(f'relkd_mm::{name}')
     assert cfg.filename.endswith(osp.join('configs', name))
-    assert cfg.model.type == 'SingleTeacherDistill'
+    assert cfg.model.type == 'CheckedSingleTeacherDistill'
     # Not in any metafile: resolved as a path under configs/.
     cfg = get_config('relkd_mm::_base_/models/cifar100/resnet56.py')
     assert cfg.model.backbone.arch == 'resnet56'

@@ -24,7 +24,7 @@ KD = dict(type='KLDivergence', tau=4)
 def distiller(student=None, teacher=None, losses=None, mappings=None,
               connectors=None):
     return dict(
-        type='ConfigurableDistiller',
+        type='CheckedConfigurableDistiller',
         student_recorders=student or dict(
             fc=dict(type='ModuleOutputs', source='head.fc')),
         teacher_recorders=teacher or dict(
@@ -234,7 +234,8 @@ def test_label_file_out_of_range_names_the_sample():
 
 
 def test_teacher_head_smaller_than_the_labels():
-    """SingleTeacherDistill runs the teacher with the student's labels."""
+    """CheckedSingleTeacherDistill, as MMRazor's SingleTeacherDistill,
+    runs the teacher with the student's labels."""
     with pytest.raises(ValueError,
                        match=r'label 10, outside the teacher head '
                        r'\(num_classes=10\).*RefilledDistill'):

@@ -12,7 +12,7 @@ import torch
 from mmengine.logging import MMLogger
 from mmpretrain.registry import DATASETS
 
-from relkd_mm.compat import CorruptImageError
+from relkd_mm.datasets import CorruptImageError
 from tests.data_utils import make_cifar100, make_imagenet_tree
 from tests.train_utils import run_inprocess
 
@@ -35,7 +35,7 @@ def tree(tmp_path):
 
 
 def folder(root, **kwargs):
-    loader = dict(type='LoadImageFromFile', **kwargs)
+    loader = dict(type='CheckedLoadImageFromFile', **kwargs)
     return DATASETS.build(dict(type='CustomDataset', data_root=root,
                                data_prefix='train',
                                pipeline=[loader, dict(type='PackInputs')]))
@@ -88,7 +88,7 @@ def test_all_images_corrupt_with_skip_ends_in_an_error(tmp_path):
             f.write(b'x')
     dataset = DATASETS.build(dict(
         type='CustomDataset', data_root=root, data_prefix='train',
-        max_refetch=3, pipeline=[dict(type='LoadImageFromFile',
+        max_refetch=3, pipeline=[dict(type='CheckedLoadImageFromFile',
                                       ignore_empty=True),
                                  dict(type='PackInputs')]))
     with pytest.raises(Exception, match='Cannot find valid image after 3'):

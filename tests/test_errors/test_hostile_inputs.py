@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 from relkd_mm.compat import (ConfigArgumentError, ConfigValueError,
                              ResumeConfigError)
 from relkd_mm.models.losses import RRDLoss
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from tests.test_runner.test_strict_loading import (built_by_runner, distill,
                                                    save_classifier)
 from tests.test_tools.fmnist_utils import make_fashion_mnist

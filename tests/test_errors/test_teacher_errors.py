@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import DATASETS
 
-from relkd_mm.compat import NonFiniteTeacherError
+from relkd_mm.models.utils import NonFiniteTeacherError
 from relkd_mm.runner import CheckpointDownloadError
 from relkd_mm.runner.checkpoint import load_checkpoint_file
 from tests.test_runner.test_strict_loading import distill, save_classifier

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from relkd_mm.models.losses import RefilledClassifierLoss
-from relkd_mm.utils.protocol import CFG_DIR
+from tools.benchmarks.protocol import CFG_DIR
 
 PRESETS = ('refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
            'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py')

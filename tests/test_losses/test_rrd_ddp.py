@@ -41,6 +41,10 @@ def worker(rank, init_file, results):
                              values)
         out['ddp'] = train_connectors_under_ddp()
         results[rank] = out
+        # Every rank here, its DDP gone, before the group goes: a rank that
+        # left first has hung its peer at exit (tools/analysis/
+        # ddp_unused_cost.py, 1 run in 5).
+        torch_dist.barrier()
     finally:
         torch_dist.destroy_process_group()
 

@@ -1,6 +1,6 @@
 """Reliability III (issue 19), checkpoints: no path unpickles a planted
 ``last_checkpoint`` fully (REFILLED's stages, the benchmark, the
-protocol's runs: ``train_and_test``); values a copy can not take (meta,
+protocol's runs: ``StagedRun``); values a copy can not take (meta,
 sparse, quantized, subclassed tensors) fail the strict check instead of
 leaving random weights behind a "loaded"; and a distiller's teacher comes
 from one place (``teacher_ckpt`` or a ``load_from`` checkpoint, never the
@@ -13,16 +13,17 @@ import torch
 from mmrazor.registry import MODELS
 
 from relkd_mm.compat import RandomTeacherError
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner import UnsafeCheckpointError
 from relkd_mm.runner.load_checks import (TeacherConflictError,
                                          check_teacher_loaded)
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
-from relkd_mm.utils.quick_runs import RUNS, config_paths, train_and_test
+from relkd_mm.utils.staged_run import StageConfigs, StagedRun
 from tests.test_runner.test_safe_resume import crafted_resume_file
 from tests.test_runner.test_strict_loading import (classifier, distill,
                                                    runner_for, save_classifier)
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import REPO, run_inprocess
+from tools.benchmarks.quick_runs import RUNS, config_paths
 
 REFILLED = next(m for m in RUNS if m.name == 'REFILLED')
 ALONE = next(m for m in RUNS if m.baseline and 'alone' in m.name)
@@ -50,18 +51,22 @@ def _plant(work_dir, sentinel):
 
 
 @pytest.mark.parametrize('test_only', [False, True], ids=['resume', 'test'])
-def test_planted_last_checkpoint_in_train_and_test_runs_nothing(
+def test_planted_last_checkpoint_in_staged_run_runs_nothing(
         fmnist, tmp_path, test_only):
     """``tools/train_refilled.py --resume`` and the benchmark (which always
-    resumes) both run ``train_and_test``; it used to trust the resumed
+    resumes) both run a ``StagedRun``; it used to trust the resumed
     file."""
     sentinel = tmp_path / 'code_ran'
     work = tmp_path / 'refilled'
     _plant(work / 'stage1', sentinel)
     _plant(work / 'stage2', sentinel)
+    run = StagedRun('refilled', StageConfigs(config_paths(REFILLED),
+                                             _options(fmnist)), str(work))
     with pytest.raises(UnsafeCheckpointError, match='epoch_1.pth'):
-        train_and_test('refilled', config_paths(REFILLED), str(work),
-                       _options(fmnist), resume=True, test_only=test_only)
+        if test_only:
+            run.test()
+        else:
+            run.train(resume=True)
     assert not sentinel.exists()
 
 

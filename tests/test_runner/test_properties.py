@@ -31,10 +31,10 @@ from hypothesis import strategies as st
 from mmrazor.registry import MODELS
 
 from relkd_mm.compat import ConfigValueError
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner import UnsafeCheckpointError
 from relkd_mm.runner import checkpoint as ckpt_module
 from relkd_mm.runner.config_values import DOCUMENTED_KEYS, check_config_values
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
 from tests.test_runner.test_strict_loading import classifier, runner_for
 
 #: Examples per property; each stays a few seconds on one core.

@@ -10,8 +10,8 @@ import torch
 from mmrazor.registry import MODELS
 
 from relkd_mm.compat import RandomTeacherError
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner.load_checks import check_teacher_loaded
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
 from tests.test_runner.test_strict_loading import (classifier, distill,
                                                    runner_for, save_classifier)
 from tests.test_tools.fmnist_utils import make_fashion_mnist
@@ -58,7 +58,7 @@ def test_pretrained_init_of_the_whole_teacher_counts(tmp_path):
     path = str(tmp_path / 'teacher.pth')
     save_classifier(path)
     model = distill(teacher=classifier(
-        init_cfg=dict(type='Pretrained', checkpoint=path)))
+        init_cfg=dict(type='StrictPretrained', checkpoint=path)))
     runner = SimpleNamespace(model=model, logger=logging.getLogger('t'))
     with pytest.raises(RandomTeacherError):
         check_teacher_loaded(runner)

@@ -1,7 +1,7 @@
 """Checkpoints that do not fit are errors naming the keys (teacher_ckpt of
-every single-teacher algorithm, load_from, resume, Pretrained init), with an
-explicit opt-out; and a checkpoint crafted to run code on load runs nothing
-through any of the safe paths."""
+every single-teacher algorithm, load_from, resume, StrictPretrained init),
+with an explicit opt-out; and a checkpoint crafted to run code on load runs
+nothing through any of the safe paths."""
 import logging
 import os
 import os.path as osp
@@ -12,9 +12,8 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmrazor.registry import MODELS
 
-from relkd_mm import compat
+from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
 from relkd_mm.runner import UnsafeCheckpointError
-from relkd_mm.runner.strict_loading import CheckpointMismatchError
 
 
 def classifier(arch='resnet8', num_classes=100, **kwargs):
@@ -31,13 +30,13 @@ def classifier(arch='resnet8', num_classes=100, **kwargs):
         **kwargs)
 
 
-def distill_cfg(algorithm='SingleTeacherDistill', **kwargs):
+def distill_cfg(algorithm='CheckedSingleTeacherDistill', **kwargs):
     cfg = dict(
         type=algorithm,
         architecture=classifier(),
         teacher=classifier(),
         distiller=dict(
-            type='ConfigurableDistiller',
+            type='CheckedConfigurableDistiller',
             student_recorders=dict(
                 fc=dict(type='ModuleOutputs', source='head.fc')),
             teacher_recorders=dict(
@@ -54,7 +53,7 @@ def distill_cfg(algorithm='SingleTeacherDistill', **kwargs):
     return cfg
 
 
-def distill(algorithm='SingleTeacherDistill', **kwargs):
+def distill(algorithm='CheckedSingleTeacherDistill', **kwargs):
     with DefaultScope.overwrite_default_scope('mmrazor'):
         return MODELS.build(distill_cfg(algorithm, **kwargs))
 
@@ -66,17 +65,7 @@ def save_classifier(path, **kwargs):
     return model
 
 
-ALGORITHMS = ['SingleTeacherDistill', 'VRMDistill', 'RefilledDistill']
-
-
-def test_patch_applied_and_idempotent():
-    assert {'strict_teacher_ckpt', 'strict_pretrained_init'} <= set(
-        compat.APPLIED)
-    from mmengine.model.weight_init import PretrainedInit
-    from mmrazor.models import SingleTeacherDistill
-    before = (SingleTeacherDistill.__init__, PretrainedInit.__init__)
-    compat.patch_strict_checkpoint_loading()
-    assert (SingleTeacherDistill.__init__, PretrainedInit.__init__) == before
+ALGORITHMS = ['CheckedSingleTeacherDistill', 'VRMDistill', 'RefilledDistill']
 
 
 @pytest.mark.parametrize('algorithm', ALGORITHMS)
@@ -208,20 +197,20 @@ def test_pretrained_init_is_strict(tmp_path):
     path = str(tmp_path / 'ten_classes.pth')
     saved = save_classifier(path, num_classes=10)
     model = MODELS.build(classifier(
-        init_cfg=dict(type='Pretrained', checkpoint=path)))
+        init_cfg=dict(type='StrictPretrained', checkpoint=path)))
     with pytest.raises(CheckpointMismatchError,
-                       match=r"init_cfg=dict\(type='Pretrained'\).*"
+                       match=r"init_cfg=dict\(type='StrictPretrained'\).*"
                        r'head\.fc\.weight.*strict=False'):
         model.init_weights()
     # With a prefix only that part must match (the backbone here).
     model = MODELS.build(classifier())
-    model.backbone.init_cfg = dict(type='Pretrained', checkpoint=path,
+    model.backbone.init_cfg = dict(type='StrictPretrained', checkpoint=path,
                                    prefix='backbone.')
     model.init_weights()
     assert torch.equal(model.backbone.conv1.weight,
                        saved.backbone.conv1.weight)
     model = MODELS.build(classifier(init_cfg=dict(
-        type='Pretrained', checkpoint=path, strict=False)))
+        type='StrictPretrained', checkpoint=path, strict=False)))
     model.init_weights()
     assert torch.equal(model.backbone.conv1.weight,
                        saved.backbone.conv1.weight)
@@ -264,6 +253,8 @@ def test_crafted_checkpoint_refused_by_every_safe_path(evil, tmp_path):
                                         tmp_path).load_checkpoint(path),
         'Pretrained': lambda: MODELS.build(classifier(init_cfg=dict(
             type='Pretrained', checkpoint=path))).init_weights(),
+        'StrictPretrained': lambda: MODELS.build(classifier(init_cfg=dict(
+            type='StrictPretrained', checkpoint=path))).init_weights(),
         'mmengine.load_checkpoint': lambda: load_checkpoint(
             MODELS.build(classifier()), path),
     }

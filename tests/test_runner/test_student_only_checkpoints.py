@@ -241,15 +241,16 @@ def test_teacher_kept_where_teacher_ckpt_does_not_rebuild_it(runs, tmp_path):
 
 
 def test_refilled_stage2_from_a_student_only_stage1(runs, tmp_path):
-    from relkd_mm.utils.quick_runs import CFG_DIR, train_and_test
+    from relkd_mm.utils.staged_run import StageConfigs, StagedRun
+    from tools.benchmarks.quick_runs import CFG_DIR
     work = str(tmp_path / 'refilled')
     configs = [osp.join(CFG_DIR, f'refilled-s{k}_wrn-16-2_resnet8_fmnist.py')
                for k in (1, 2)]
     opts = dict(cfg.split('=', 1) for cfg in fmnist_options(runs['root'], 1))
     opts = {k: v if not v.isdigit() else int(v) for k, v in opts.items()}
-    train_and_test('refilled', configs, work, opts,
-                   teacher_ckpt=runs['teacher'], test=False,
-                   log_level='INFO')
+    StagedRun('refilled', StageConfigs(configs, opts,
+                                       teacher_ckpt=runs['teacher']),
+              work, log_level='INFO').train(test=False)
     stage1 = checkpoint(osp.join(work, 'stage1', 'epoch_1.pth'))
     stage2 = checkpoint(osp.join(work, 'stage2', 'epoch_1.pth'))
     for saved in (stage1, stage2):
@@ -281,7 +282,7 @@ def test_other_keys_stay_strict(runs, tmp_path):
     """Only the teacher is put back: a student key missing from a
     student-only checkpoint is refused as before, and the teacher's keys
     are not reported."""
-    from relkd_mm.runner.strict_loading import CheckpointMismatchError
+    from relkd_mm.models.utils.strict_loading import CheckpointMismatchError
     work = tmp_path / 'work'
     shutil.copytree(runs['one'], work)
     path = work / 'epoch_1.pth'

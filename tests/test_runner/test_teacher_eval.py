@@ -1,7 +1,8 @@
 """A frozen teacher is evaluated once across validations
 (``TeacherCachedDistillValLoop``, the ``val_cfg`` of relkd_mm's configs),
-and ``model.teacher_expected_top1`` (compat patch 17's argument, checked by
-RelKDRunner) checks it before the first training iteration."""
+and ``model.teacher_expected_top1`` (CheckedSingleTeacherDistill's
+argument, checked by RelKDRunner) checks it before the first training
+iteration."""
 import os.path as osp
 
 import pytest
@@ -179,17 +180,8 @@ def test_expected_top1_must_be_a_percentage():
     cfg.model.teacher_expected_top1 = 0.74
     MODELS.build(cfg.model)  # a fraction is a small percentage: allowed
     cfg.model.teacher_expected_top1 = 174.0
-    with pytest.raises(compat.ConfigValueError, match='between 0 and 100'):
+    with pytest.raises(ValueError, match='between 0 and 100'):
         MODELS.build(cfg.model)
-
-
-def test_patch_applied_and_idempotent():
-    from mmrazor.models import SingleTeacherDistill
-    assert 'teacher_expected_top1' in compat.APPLIED
-    before = SingleTeacherDistill.__init__
-    compat.patch_teacher_evaluation()
-    compat.apply_all()
-    assert before is SingleTeacherDistill.__init__
 
 
 def test_configs_name_the_loop_and_mmrazor_keeps_its_own(fmnist, tmp_path):
@@ -226,5 +218,5 @@ def test_expected_top1_from_the_metafile(tmp_path):
     other = tmp_path / 'teacher.pth'
     save_teacher(str(other))
     cfg.model.teacher_ckpt = str(other)
-    with pytest.raises(compat.ConfigValueError, match='in none of them'):
+    with pytest.raises(ValueError, match='in none of them'):
         MODELS.build(cfg.model)

@@ -11,9 +11,10 @@ import pytest
 
 from relkd_mm.runner.work_dir_lock import (LOCK_NAME, WorkDirInUseError,
                                            work_dir_lock)
-from relkd_mm.utils.quick_runs import RUNS, config_paths, train_and_test
+from relkd_mm.utils.staged_run import StageConfigs, StagedRun
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import REPO, STUDENT, fmnist_options, log_text, train
+from tools.benchmarks.quick_runs import RUNS, config_paths
 
 #: Holds the lock in another process, as a running training does; the
 #: module is loaded by its path (standard library only), so the holder is
@@ -66,8 +67,9 @@ def test_second_run_in_a_work_dir_in_use_is_refused(holder, fmnist):
     # The multi-stage runner (train_refilled.py, benchmark, protocol).
     alone = next(m for m in RUNS if 'alone' in m.name)
     with pytest.raises(WorkDirInUseError, match=f'PID {proc.pid}'):
-        train_and_test('alone', config_paths(alone), str(work),
-                       {'train_dataloader.dataset.data_root': fmnist})
+        StagedRun('alone', StageConfigs(
+            config_paths(alone),
+            {'train_dataloader.dataset.data_root': fmnist}), str(work)).train()
 
 
 def test_lock_of_a_killed_run_does_not_block(holder, fmnist):

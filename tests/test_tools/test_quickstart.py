@@ -11,11 +11,12 @@ import subprocess
 import pytest
 
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
-from relkd_mm.utils.quick_runs import (FASHION_MNIST_FILES,
-                                       QUICKSTART_TEACHER_SHA256,
-                                       check_fashion_mnist, committed_teacher)
 from tests.test_tools.fmnist_utils import make_fashion_mnist
 from tests.train_utils import REPO
+from tools.benchmarks.quick_runs import (FASHION_MNIST_FILES,
+                                         QUICKSTART_TEACHER_SHA256,
+                                         check_fashion_mnist,
+                                         committed_teacher)
 
 #: The committed teacher's path is the tool's (a file of the repository).
 QUICKSTART_TEACHER = runpy.run_path(

@@ -25,7 +25,7 @@ def test_train_refilled_stage_two_with_a_comma_in_the_work_dir(
     holds a comma (it once went through a --cfg-options list, which split
     it). The runs themselves are stubbed: what is checked is the config
     each stage is built from."""
-    from relkd_mm.utils import quick_runs
+    from relkd_mm.utils import staged_run
     work = tmp_path / 'runs,seed=1'
     stage1 = work / 'stage1'
     stage1.mkdir(parents=True)
@@ -46,7 +46,7 @@ def test_train_refilled_stage_two_with_a_comma_in_the_work_dir(
             built.append(cfg)
             return Runner()
 
-    monkeypatch.setattr(quick_runs, 'RUNNERS', RUNNERS)
+    monkeypatch.setattr(staged_run, 'RUNNERS', RUNNERS)
     tool('train_refilled.py')['main'](
         [S1, S2, '--work-dir', str(work)])
     assert [osp.basename(c.work_dir) for c in built] == ['stage1', 'stage2']

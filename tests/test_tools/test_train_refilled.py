@@ -1,5 +1,5 @@
 """Both REFILLED stages end to end through tools/train_refilled.py
-(quick_runs.train_and_test) on generated CIFAR-100 files."""
+(relkd_mm.utils.staged_run.StagedRun) on generated CIFAR-100 files."""
 import os.path as osp
 
 import pytest
@@ -28,9 +28,8 @@ def data_options(root, nested=False):
 @pytest.fixture
 def inprocess():
     """``inprocess(*args)``: tools/train_refilled.py in this process (its
-    stages run in process too, by quick_runs.train_and_test; the tool's CLI
-    in a fresh interpreter is tested by the first run of
-    test_two_stages_and_resume)."""
+    stages run in process too, by StagedRun; the tool's CLI in a fresh
+    interpreter is tested by the first run of test_two_stages_and_resume)."""
 
     def call(*args):
         return run_inprocess('train_refilled.py', *args)

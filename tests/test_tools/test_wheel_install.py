@@ -117,7 +117,7 @@ print(cfg.model.type, cfg.filename)
     pkg_dir = osp.dirname(package)
     assert package.startswith(site_packages(installed['python']))
     assert not package.startswith(REPO)
-    assert config.split()[0] == 'SingleTeacherDistill'
+    assert config.split()[0] == 'CheckedSingleTeacherDistill'
     # The wheel's copy, not a link into the checkout.
     assert config.split()[1] == osp.join(pkg_dir, '.mim', 'configs', CONFIG)
     assert not osp.islink(osp.join(pkg_dir, '.mim', 'configs'))

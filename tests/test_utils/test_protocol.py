@@ -10,7 +10,7 @@ import pytest
 from mmengine.config import Config
 
 from relkd_mm.datasets.local import LocalFashionMNIST
-from relkd_mm.utils import protocol
+from tools.benchmarks import protocol
 
 N_TRAIN = protocol.VAL_SIZE + 60  # 60 teacher images + the validation split
 
@@ -144,7 +144,7 @@ def test_vrm_ablation_rows_remove_one_part_each():
         cfg, loss, has_views = _vrm_cfg(rows[name])
         assert has_views == views, name
         assert cfg.model.type == ('VRMDistill' if views else
-                                  'SingleTeacherDistill'), name
+                                  'CheckedSingleTeacherDistill'), name
         assert (loss.ic_weight, loss.prune) == (ic_weight, prune), name
         rest = {k: v for k, v in loss.items() if k not in
                 ('ic_weight', 'prune', 'prune_ratio')}
@@ -158,7 +158,7 @@ def test_vrm_ablation_rows_remove_one_part_each():
 
 
 def test_ablation_table_steps_are_paired_against_the_row_before(tmp_path):
-    from relkd_mm.utils.report import format_difference, paired_difference
+    from tools.benchmarks.report import format_difference, paired_difference
     runner = protocol.Protocol(str(tmp_path), str(tmp_path), test=False)
     seeds = {'student alone': [80.0, 81.0, 79.5],
              'VRM: inter-sample graph': [81.0, 81.5, 80.0],
@@ -208,3 +208,27 @@ def test_run_key_ignores_only_what_cannot_change_a_result(tmp_path):
                      3.0}):
         assert key(**changed) != base, changed
     assert key(**{'randomness.seed': 1}) != base
+
+
+def test_teacher_key_is_the_resolved_config(tmp_path, monkeypatch):
+    """The teacher's folder is keyed by its resolved config: an edit of a
+    file it inherits, the protocol's data or the pair's teacher retrain it,
+    a logger's does not (as a run key)."""
+    base, top = tmp_path / 'base.py', tmp_path / 'teacher.py'
+    real = osp.join(protocol.CFG_DIR, protocol.TEACHERS['main'])
+    top.write_text("_base_ = ['./base.py']\n")
+    monkeypatch.setitem(protocol.TEACHERS, 'main', str(top))
+
+    def key(base_text='', **kwargs):
+        base.write_text(f'_base_ = [{real!r}]\n' + base_text)
+        runner = protocol.Protocol(str(tmp_path), str(tmp_path), **kwargs)
+        return osp.basename(runner.teacher_dir('main'))
+
+    plain = key()
+    assert plain.startswith('main-') and len(plain) == len('main-') + 8
+    assert key('default_hooks = dict(logger=dict(interval=7))\n') == plain
+    for changed in (key('optim_wrapper = dict(optimizer=dict(lr=0.5))\n'),
+                    key(val_size=protocol.VAL_SIZE - 1),
+                    key(pair='resnet18_mobileone')):
+        assert changed != plain
+    assert key(pair='wrn16-2_vit') == plain  # the same teacher

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
-from relkd_mm.utils import protocol
 from tests.test_utils import test_protocol
+from tools.benchmarks import protocol
 
 build = test_protocol.build
 #: the fixture, shared with test_protocol.py

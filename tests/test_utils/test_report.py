@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from relkd_mm.utils.report import (format_difference, markdown_table, mean_std,
-                                   paired_difference)
+from tools.benchmarks.report import (format_difference, markdown_table,
+                                     mean_std, paired_difference)
 
 #: Student's t 97.5% quantiles (printed tables), independent of scipy.
 T975 = {2: 4.302653, 4: 2.776445}

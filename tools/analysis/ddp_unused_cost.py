@@ -47,7 +47,7 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
-from relkd_mm.utils.profiling import quartiles, timed  # noqa: E402
+from tools.benchmarks.profiling import quartiles, timed  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -56,8 +56,8 @@ from relkd_mm.models.losses import RRDLoss, VRMLoss  # noqa: E402
 from relkd_mm.models.losses.refilled_tuple_loss import \
     mine_semihard_tuples  # noqa: E402
 from relkd_mm.testing import reference  # noqa: E402
-from relkd_mm.utils import profiling  # noqa: E402
-from relkd_mm.utils.report import markdown_table  # noqa: E402
+from tools.benchmarks import profiling  # noqa: E402
+from tools.benchmarks.report import markdown_table  # noqa: E402
 # isort: on
 
 SCALES = {

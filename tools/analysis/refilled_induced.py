@@ -31,8 +31,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST  # noqa: E402
 from relkd_mm.engine.hooks import RefilledCentersHook  # noqa: E402
 from relkd_mm.models.algorithms import teacher_forward  # noqa: E402
-from relkd_mm.utils import protocol  # noqa: E402
-from relkd_mm.utils.report import markdown_table  # noqa: E402
+from tools.benchmarks import protocol  # noqa: E402
+from tools.benchmarks.report import markdown_table  # noqa: E402
 
 STAGE2 = 'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py'
 

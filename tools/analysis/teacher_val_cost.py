@@ -36,7 +36,7 @@ from mmpretrain.structures import DataSample  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
 from relkd_mm.engine.loops import TeacherCachedDistillValLoop  # noqa: E402
-from relkd_mm.utils.report import markdown_table  # noqa: E402
+from tools.benchmarks.report import markdown_table  # noqa: E402
 
 #: name -> (config, image size, classes).
 CONFIGS = {

@@ -9,10 +9,10 @@ _base_ = [
 
 model = dict(
     _scope_='mmrazor',
-    type='SingleTeacherDistill',
+    type='CheckedSingleTeacherDistill',
     architecture=dict(pretrained=False),
     teacher=dict(pretrained=False),
-    distiller=dict(type='ConfigurableDistiller'),
+    distiller=dict(type='CheckedConfigurableDistiller'),
 )
 # find_unused_parameters stays off: every trainable parameter gets a gradient
 # each step (test_configs/test_find_unused_parameters.py checks it), and

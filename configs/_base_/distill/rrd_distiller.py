@@ -5,7 +5,7 @@
 # teacher's head is frozen (a fixed random projection, as in the official
 # code, where it never receives a gradient).
 rrd_distiller = dict(
-    type='ConfigurableDistiller',
+    type='CheckedConfigurableDistiller',
     student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
     teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
     connectors=dict(

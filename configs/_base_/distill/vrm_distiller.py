@@ -3,7 +3,7 @@
 # defaults of configs/vrm/README.md, which documents every option and says
 # which are the paper's and which are choices.
 vrm_distiller = dict(
-    type='ConfigurableDistiller',
+    type='CheckedConfigurableDistiller',
     student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
     teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
     distill_losses=dict(

@@ -16,7 +16,7 @@ model = dict(
     architecture=dict(pretrained=False),
     teacher=dict(pretrained=False),
     distiller=dict(
-        type='ConfigurableDistiller',
+        type='CheckedConfigurableDistiller',
         student_recorders=dict(
             feat=dict(type='ModuleOutputs', source='neck.gap'),
             labels=dict(type='ModuleInputs', source='head.loss_module')),

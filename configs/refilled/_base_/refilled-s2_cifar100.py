@@ -17,7 +17,7 @@ model = dict(
     architecture=dict(pretrained=False),
     teacher=dict(pretrained=False),
     distiller=dict(
-        type='ConfigurableDistiller',
+        type='CheckedConfigurableDistiller',
         student_recorders=dict(
             logits=dict(type='ModuleOutputs', source='head.fc'),
             labels=dict(type='ModuleInputs', source='head.loss_module')),

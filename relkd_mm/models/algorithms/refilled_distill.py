@@ -1,17 +1,17 @@
 """REFILLED: distillation from a teacher of another label space."""
-from mmrazor.models import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
+from .checked_single_teacher_distill import CheckedSingleTeacherDistill
 from .teacher import teacher_forward
 
 
 @MODELS.register_module()
-class RefilledDistill(SingleTeacherDistill):
+class RefilledDistill(CheckedSingleTeacherDistill):
     """Single-teacher distillation where the teacher may have been trained on
     a different label space (REFILLED, Ye et al., TPAMI 2022).
 
-    Unlike :class:`~mmrazor.models.SingleTeacherDistill`:
+    Unlike :class:`CheckedSingleTeacherDistill`:
 
     * the teacher runs in ``mode='tensor'``: it never computes a loss with
       the student's labels, which may be meaningless or out of range for its
@@ -27,7 +27,7 @@ class RefilledDistill(SingleTeacherDistill):
     Args:
         calculate_student_loss (bool): Add the student's task loss.
             Defaults to True.
-        **kwargs: Arguments of :class:`~mmrazor.models.SingleTeacherDistill`
+        **kwargs: Arguments of :class:`CheckedSingleTeacherDistill`
             except ``teacher_trainable`` and ``teacher_norm_eval``, which
             REFILLED fixes.
     """

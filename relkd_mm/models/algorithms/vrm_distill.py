@@ -1,11 +1,11 @@
 """VRM: distillation on the real and virtual views of every sample."""
 import torch
 from mmpretrain.models import ClsDataPreprocessor, ClsHead
-from mmrazor.models import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..data_preprocessors import MultiViewClsDataPreprocessor
+from .checked_single_teacher_distill import CheckedSingleTeacherDistill
 from .teacher import teacher_forward
 
 _PIPELINE_HINT = (
@@ -14,7 +14,7 @@ _PIPELINE_HINT = (
     "real_pipeline + [dict(type='RandAugment', ...)]]) before "
     "dict(type='PackInputs'), with model.data_preprocessor="
     "dict(type='mmpretrain.MultiViewClsDataPreprocessor', ...); see "
-    'configs/_base_/datasets/cifar100_bs64_vrm.py.')
+    'configs/_base_/distill/vrm_cifar100_1xb64.py.')
 
 
 def _rows(logits, stop):
@@ -62,7 +62,7 @@ def _record_both_views(recorders, model, inputs, logits, data_samples):
 
 
 @MODELS.register_module()
-class VRMDistill(SingleTeacherDistill):
+class VRMDistill(CheckedSingleTeacherDistill):
     """Single-teacher distillation on two views per sample (VRM, Zhang et
     al., ICCV 2025).
 
@@ -94,7 +94,7 @@ class VRMDistill(SingleTeacherDistill):
 
     Args:
         student_ce (str): ``'real'`` or ``'both'``. Defaults to ``'real'``.
-        **kwargs: Arguments of :class:`~mmrazor.models.SingleTeacherDistill`.
+        **kwargs: Arguments of :class:`CheckedSingleTeacherDistill`.
     """
 
     #: Rows each sample adds to the recorders per step (the real and the

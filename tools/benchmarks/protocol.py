@@ -24,10 +24,11 @@ on the test set:
   (the teacher images of those classes) and students of classes 5-9 on the
   same data-limited budget; KD cannot apply there.
 
-A row of the protocol is an :class:`Arm`: one or more ordinary configs of
-``configs/fmnist_lowdata/``. The run folder is keyed by the configs' text
-and the options, so a changed preset or option never reuses another
-configuration's results, and an interrupted run resumes.
+A row of the protocol is an :class:`~tools.benchmarks.methods.Arm` of the
+method table: one or more ordinary configs of ``configs/fmnist_lowdata/``.
+The run folder is keyed by the configs' text and the options, so a changed
+preset or option never reuses another configuration's results, and an
+interrupted run resumes; the teacher's folder by its resolved config.
 """
 import hashlib
 import json
@@ -39,10 +40,12 @@ from collections import namedtuple
 
 from mmengine.config import Config
 
-from relkd_mm.datasets.local import DEBIAN_FASHION_MNIST
-from relkd_mm.utils.quick_runs import REPO, sha256, train_and_test
-from relkd_mm.utils.report import (format_difference, markdown_table, mean_std,
-                                   paired_difference)
+from relkd_mm.runner.checkpoint import sha256
+from relkd_mm.utils.staged_run import StageConfigs, StagedRun
+from tools.benchmarks.methods import METHODS
+from tools.benchmarks.quick_runs import REPO
+from tools.benchmarks.report import (format_difference, markdown_table,
+                                     mean_std, paired_difference)
 
 CFG_DIR = osp.join(REPO, 'configs', 'fmnist_lowdata')
 VAL_SIZE = 10000
@@ -53,55 +56,17 @@ SEEDS = (0, 1, 2)
 #: students'.
 STUDENT_BATCH = 64
 
-#: ``configs``: config file(s) of configs/fmnist_lowdata/; ``stage_epochs``:
-#: the share of the student epochs of each stage (None: one stage);
-#: ``teacher``: key of :data:`TEACHERS`, or None for a student alone;
-#: ``task``: 'main' or 'cross' (the row's table).
-Arm = namedtuple('Arm', ['name', 'configs', 'stage_epochs', 'teacher',
-                         'task', 'note'])
-
 TEACHERS = {
     'main': 'teacher_wrn-16-2_1xb128_fmnist-lowdata.py',
     'classes0-4': 'teacher_wrn-16-2_1xb128_fmnist-lowdata-classes0-4.py',
 }
+#: Options of every teacher's run (one teacher per key, trained once).
+TEACHER_OPTIONS = {'randomness.seed': 0}
 
-ARMS = [
-    Arm('student alone', ('student_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, None, 'main', 'baseline: CE only'),
-    Arm('student@2B', ('student-2b_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, None, 'main', 'control: CE on the real and virtual views'),
-    Arm('KD', ('kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
-        'main', 'main', 'baseline: MMRazor KLDivergence'),
-    Arm('KD@2B', ('kd-2b_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
-        'main', 'main', 'control: KLDivergence on VRM\'s real and virtual '
-        'views, VRM\'s warm-up'),
-    Arm('RRD', ('rrd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
-        'main', 'main', 'relkd_mm RRDLoss'),
-    Arm('RRD+KD', ('rrd-kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, 'main', 'main', 'RRDLoss + KLDivergence (the paper\'s best)'),
-    Arm('VRM', ('vrm_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ), None,
-        'main', 'main', 'relkd_mm VRMLoss'),
-    Arm('VRM+KD', ('vrm-kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, 'main', 'main', 'VRMLoss + KLDivergence'),
-    # 2 + 6 of the 8 epochs: chosen on the validation split (docs/tuning.md;
-    # the TPAMI code's stages are 100 + 200 epochs).
-    Arm('REFILLED', ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
-                     'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py'),
-        (0.25, 0.75), 'main', 'main', 'stage 1 + stage 2'),
-    Arm('student alone (classes 5-9)',
-        ('student_resnet8_1xb64_fmnist-lowdata-classes5-9.py', ), None,
-        None, 'cross', 'baseline: CE only'),
-    # Ordinary KD where the label spaces coincide: only at shift 0 (the
-    # protocol drops it elsewhere, SAME_LABELS_ONLY).
-    Arm('KD (classes 5-9)',
-        ('kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py', ), None,
-        'classes0-4', 'cross', 'KLDivergence: the labels must coincide'),
-    Arm('REFILLED (classes 5-9)',
-        ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py',
-         'refilled-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata-classes5-9.py'),
-        (0.25, 0.75), 'classes0-4', 'cross',
-        'teacher of classes 0-4, student of 5-9'),
-]
+#: The rows, each method's from the method table: every method's rows of
+#: the ten classes, then its cross-task ones.
+ARMS = [a for task in ('main', 'cross') for m in METHODS for a in m.arms
+        if a.task == task]
 #: Rows that need the teacher's and the student's labels to be the same
 #: classes: run only at ``shift=0``.
 SAME_LABELS_ONLY = ('KD (classes 5-9)', )
@@ -111,26 +76,10 @@ TASK_CLASSES = 5
 #: the same two views as VRM, without its relations. The quick start leaves
 #: them out (its one-seed table is a demonstration).
 CONTROLS = ('student@2B', 'KD@2B')
-#: What each part of a method adds (``--ablations``): the paper's VRM
-#: ablation order (rows 1-2 the preset minus what the later rows add, then
-#: the preset, then the preset plus the paper's pruning), and MMRazor's KD
-#: mixed into each relational method.
-ABLATION_ARMS = [
-    Arm('VRM: inter-sample graph',
-        ('vrm-ablation-is_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, 'main', 'ablation', 'real views only, no pruning'),
-    Arm('VRM: + inter-class graph',
-        ('vrm-ablation-is-ic_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, 'main', 'ablation', 'real views only, no pruning'),
-    Arm('VRM: + pruning',
-        ('vrm-ablation-pruning_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py', ),
-        None, 'main', 'ablation', 'the preset + 10% of edges pruned'),
-    Arm('REFILLED+KD',
-        ('refilled-s1_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
-         'refilled-kd-s2_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py'),
-        (0.25, 0.75), 'main', 'ablation',
-        'REFILLED, stage 2 + KLDivergence'),
-]
+#: What each part of a method adds (``--ablations``), from the method
+#: table: the paper's VRM ablation order, and MMRazor's KD mixed into each
+#: relational method.
+ABLATION_ARMS = [a for m in METHODS for a in m.ablations]
 #: The ablation tables: rows in order, each compared with the row before.
 #: The VRM preset has the virtual views and no pruning (chosen on the
 #: validation split), so pruning is the row after it.
@@ -389,13 +338,32 @@ RESULT_NEUTRAL_DEFAULT_HOOKS = ('timer', 'logger', 'checkpoint',
 #: Hooks that only check and warn (they read losses, gradients and
 #: batches, never change them or draw random numbers).
 RESULT_NEUTRAL_HOOKS = ('TrainCheckHook', 'LossBalanceHook')
+#: relkd_mm's checked subclasses of upstream types: they add checks that
+#: raise before a bad run starts and change nothing in a run that starts, so
+#: a run keyed under the upstream name is the same run.
+RESULT_NEUTRAL_TYPES = {
+    'CheckedSingleTeacherDistill': 'SingleTeacherDistill',
+    'CheckedConfigurableDistiller': 'ConfigurableDistiller',
+    'CheckedLoadImageFromFile': 'LoadImageFromFile',
+}
+
+
+def _upstream_types(node):
+    if isinstance(node, dict):
+        return {k: RESULT_NEUTRAL_TYPES.get(v, v) if k == 'type'
+                and isinstance(v, str) else _upstream_types(v)
+                for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_upstream_types(v) for v in node)
+    return node
 
 
 def result_relevant(cfg):
     """A copy of ``cfg`` without what :data:`RESULT_NEUTRAL_KEYS`,
     :data:`RESULT_NEUTRAL_DEFAULT_HOOKS` and :data:`RESULT_NEUTRAL_HOOKS`
-    name, and without the type of the validation and test loops."""
-    cfg = Config(cfg.to_dict())
+    name, and without the type of the validation and test loops; the
+    types of :data:`RESULT_NEUTRAL_TYPES` read as their upstream names."""
+    cfg = Config(_upstream_types(cfg.to_dict()))
     for key in RESULT_NEUTRAL_KEYS:
         cfg.pop(key, None)
     for key in RESULT_NEUTRAL_DEFAULT_HOOKS:
@@ -476,19 +444,29 @@ class Protocol:
         self.bar = None
 
     # -- teachers -----------------------------------------------------
+    def teacher_configs(self, key):
+        """The config the teacher of ``key`` trains with (protocol splits,
+        pair and seed applied)."""
+        return StageConfigs([osp.join(CFG_DIR, TEACHERS[key])],
+                            TEACHER_OPTIONS,
+                            prepare=lambda c: self.prepare(c, True))
+
+    def teacher_dir(self, key):
+        """The teacher's cache folder, ``teachers/<key>-<tag>``: the tag is
+        the hash of its resolved config (:meth:`teacher_configs`, the
+        inherited files included) without what cannot change the trained
+        weights (:func:`result_relevant`), so that an edited base config
+        retrains it and a new logger or warning hook does not."""
+        cfg = result_relevant(self.teacher_configs(key).load(0))
+        tag = hashlib.sha1(cfg.pretty_text.encode()).hexdigest()[:8]
+        return osp.join(self.work_dir, 'teachers', f'{key}-{tag}')
+
     def teacher(self, key, train=True):
         """The cached teacher checkpoint of ``key`` (trained on first use;
         None without ``train`` when it is not cached), checked against its
         recorded sha256."""
-        cfg = osp.join(CFG_DIR, TEACHERS[key])
-        tag = hashlib.sha1(open(cfg, 'rb').read()).hexdigest()[:8]
-        if (self.val_size, self.data_root) != (VAL_SIZE, DEBIAN_FASHION_MNIST):
-            tag += '-' + hashlib.sha1(json.dumps(
-                [self.val_size, self.data_root]).encode()).hexdigest()[:6]
-        if self.pair.teacher is not None:
-            tag += '-' + hashlib.sha1(json.dumps(
-                self.pair.teacher, sort_keys=True).encode()).hexdigest()[:6]
-        work_dir = osp.join(self.work_dir, 'teachers', f'{key}-{tag}')
+        configs, work_dir = self.teacher_configs(key), self.teacher_dir(key)
+        path = configs.paths[0]
         record = osp.join(work_dir, 'teacher.json')
         if osp.isfile(record):
             with open(record) as f:
@@ -500,16 +478,16 @@ class Protocol:
                      'does not match its sha256: training it again.')
         if not train:
             return None
-        self.log(f'teacher {key}: training {osp.relpath(cfg, REPO)} once '
+        self.log(f'teacher {key}: training {osp.relpath(path, REPO)} once '
                  f'(cached in {work_dir})...')
-        result = train_and_test(
-            f'teacher {key}', [cfg], work_dir, {'randomness.seed': 0},
-            resume=True, prepare=lambda c: self.prepare(c, True),
-            validate=True, test=True, progress=self.bar)
+        result = StagedRun(f'teacher {key}', configs, work_dir,
+                           progress=self.bar).train(resume=True,
+                                                    validate=True)
         ckpt = osp.join(work_dir, 'teacher.pth')
         os.replace(result['checkpoint'], ckpt)
         info = dict(checkpoint=ckpt, sha256=sha256(ckpt),
-                    config=osp.relpath(cfg, REPO), val_top1=result['val_top1'],
+                    config=osp.relpath(path, REPO),
+                    val_top1=result['val_top1'],
                     test_top1=result['test_top1'], seconds=result['seconds'])
         with open(record + '.tmp', 'w') as f:
             json.dump(info, f, indent=1)
@@ -576,10 +554,10 @@ class Protocol:
             if not self.test or result.get('test_top1') is not None:
                 return result, 'cached'
             # Chosen on the validation split: now tested, once.
-            tested = train_and_test(
-                arm.name, self.config_paths(arm), work_dir, {}, resume=True,
-                prepare=lambda c: self.prepare(c, False), validate=False,
-                test=True, test_only=True, progress=self.bar)
+            tested = StagedRun(arm.name, StageConfigs(
+                self.config_paths(arm),
+                prepare=lambda c: self.prepare(c, False)), work_dir,
+                progress=self.bar).test()
             result.update(top1=tested['top1'], test_top1=tested['test_top1'],
                           test_seconds=tested['seconds'])
             how = 'tested'
@@ -588,13 +566,13 @@ class Protocol:
                 else None
             stages = stage_epochs(arm, self.epochs)
             options = dict(self.shared_options, **{'randomness.seed': seed})
-            stage_options = self.stage_options(arm)
-            result = train_and_test(
-                arm.name, self.config_paths(arm), work_dir, options,
-                teacher_ckpt=teacher, resume=True,
+            configs = StageConfigs(
+                self.config_paths(arm), options, self.stage_options(arm),
                 prepare=lambda c: self.prepare(c, False),
-                stage_options=stage_options, validate=True, test=self.test,
-                progress=self.bar)
+                teacher_ckpt=teacher)
+            result = StagedRun(arm.name, configs, work_dir,
+                               progress=self.bar).train(
+                                   resume=True, validate=True, test=self.test)
             result.update(seed=seed, stage_epochs=stages)
             how = 'trained'
         with open(done + '.tmp', 'w') as f:

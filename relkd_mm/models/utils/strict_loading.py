@@ -3,13 +3,17 @@
 MMEngine and MMRazor load every checkpoint with ``strict=False``: a teacher
 checkpoint of another architecture, a student checkpoint with the wrong
 prefix, or a resume after a config change only log a warning, and the run
-goes on with random weights (or a fresh loss memory). relkd_mm makes those
-loads strict (:mod:`relkd_mm.runner.strict_loading_patches`, patch 6 of
-:mod:`relkd_mm.compat`, installs these rules on ``teacher_ckpt`` and
-``Pretrained``; :class:`~relkd_mm.runner.relkd_runner.RelKDRunner` applies
-them to ``load_from`` and resume, :mod:`relkd_mm.runner.load_checks`):
+goes on with random weights (or a fresh loss memory). These rules make
+those loads strict; what applies them: the
+:class:`~relkd_mm.models.algorithms.CheckedSingleTeacherDistill` family and
+the ``StrictPretrained`` initializer
+(:class:`~relkd_mm.models.utils.StrictPretrainedInit`), which configs name,
+:class:`~relkd_mm.runner.relkd_runner.RelKDRunner`'s ``load_from`` and
+resume loads (:mod:`relkd_mm.runner.load_checks`) and the tools. Pure
+torch, so that models, runner and tools share one error and one message
+format.
 
-* ``teacher_ckpt`` of every ``SingleTeacherDistill`` (and subclasses such as
+* ``teacher_ckpt`` of ``CheckedSingleTeacherDistill`` (and its subclasses
   ``VRMDistill`` and ``RefilledDistill``): every key and shape of the
   teacher must match. Opt out with ``teacher_ckpt_strict=False``.
 * ``load_from``: the networks (every key outside ``distiller.``) must match;
@@ -27,9 +31,12 @@ them to ``load_from`` and resume, :mod:`relkd_mm.runner.load_checks`):
 * after the copy, every loaded tensor must equal the file's
   (:func:`verify_copied`): a copy that failed is named, never logged as
   "loaded".
-* ``init_cfg=dict(type='Pretrained', ...)``: every key of the module (under
-  ``prefix`` if given) must match; opt out with ``strict=False`` in that
-  dict.
+* ``init_cfg=dict(type='StrictPretrained', ...)``: every key of the module
+  (under ``prefix`` if given) must match; opt out with ``strict=False`` in
+  that dict.
+* a teacher's weights must be finite (:func:`check_state_finite`,
+  :func:`check_teacher_finite`): :class:`NonFiniteTeacherError` names the
+  checkpoint.
 """
 import re
 from collections import OrderedDict
@@ -326,3 +333,51 @@ def load_strictly(model, state_dict, source, what, fix, target=None):
     check(model, state_dict, source, what, fix, target=target)
     model.load_state_dict(state_dict, strict=True)
     verify_copied(model, state_dict, source, what)
+
+
+class NonFiniteTeacherError(ValueError):
+    """A teacher's weights hold NaN or inf: its outputs can not be
+    finite."""
+
+
+def _non_finite_message(source, bad, total):
+    return (f'the teacher loaded from {source} holds NaN or inf in '
+            f'{len(bad)} of its {total} tensors (e.g. '
+            f'{", ".join(bad[:3])}): its outputs are not finite, so neither '
+            'is any distillation loss. The checkpoint is corrupt or comes '
+            'from a run that diverged: use another teacher checkpoint.')
+
+
+def check_state_finite(teacher, state, prefix, source):
+    """Raise :class:`NonFiniteTeacherError` when the teacher's entries of
+    the loaded ``state`` (keys ``prefix + key``) hold NaN or inf: named as
+    the teacher's, before the strict check would list them as values."""
+    keys = [prefix + k for k, v in teacher.state_dict().items()
+            if v.is_floating_point()]
+    values = [(k, state[k]) for k in keys
+              if isinstance(state.get(k), torch.Tensor)
+              and state[k].is_floating_point() and not state[k].is_meta
+              and state[k].layout == torch.strided]
+    bad = [k[len(prefix):] for k, v in values
+           if not bool(torch.isfinite(v).all())]
+    if bad:
+        raise NonFiniteTeacherError(
+            _non_finite_message(source, bad, len(keys)))
+
+
+def check_teacher_finite(teacher, source):
+    """Raise :class:`NonFiniteTeacherError` when the teacher's loaded
+    floating tensors hold NaN or inf, in one pass (a single host sync):
+    NaN weights would make every output, hence every distillation loss,
+    NaN at iteration 1, where the loss hook can only blame the learning
+    rate or the temperature."""
+    tensors = [(k, v) for k, v in teacher.state_dict().items()
+               if v.is_floating_point()]
+    if not tensors:
+        return
+    finite = torch.stack([torch.isfinite(v).all() for _, v in tensors])
+    if bool(finite.all()):
+        return
+    bad = [k for (k, _), ok in zip(tensors, finite.tolist()) if not ok]
+    raise NonFiniteTeacherError(
+        _non_finite_message(source, bad, len(tensors)))

@@ -1,0 +1,1 @@
+from .checked_distiller import CheckedConfigurableDistiller  # noqa: F401
