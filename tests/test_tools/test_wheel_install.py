@@ -14,9 +14,10 @@ What runs where:
   ``.mim/tools`` are the wheel's copies. It trains a quick-start config
   for one epoch and tests the checkpoint through the wheel's tools, as
   ``mim train``/``mim test`` run them (the plain-pip equivalent).
-* ``RELKD_MM_TEST_MIM=1`` (needs PyPI): the same environment gets openmim
-  and runs ``mim train relkd_mm CONFIG`` and ``mim test relkd_mm CONFIG
-  --checkpoint ...``.
+* wherever a package index answers (CI's machines reach theirs): the same
+  environment gets openmim and runs ``mim train relkd_mm CONFIG`` and
+  ``mim test relkd_mm CONFIG --checkpoint ...``. Without an index the test
+  is skipped and says so; ``RELKD_MM_TEST_MIM=0`` skips it on purpose.
 * ``RELKD_MM_TEST_FRESH_VENV=1`` (needs PyPI, minutes): a fresh
   environment with its own pip installs the pinned CPU torch, then the
   wheel with its dependencies, and trains one epoch.
@@ -137,12 +138,30 @@ def test_wheel_tools_train_and_test_as_mim_runs_them(installed, tmp_path):
     assert re.search(r'Epoch\(test\) \[1/1\] +accuracy/top1', test.stdout)
 
 
-@pytest.mark.skipif(os.environ.get('RELKD_MM_TEST_MIM') != '1',
-                    reason='opt-in (RELKD_MM_TEST_MIM=1): installs openmim '
-                    'from PyPI')
-def test_mim_train_and_test(installed, tmp_path):
+@pytest.fixture(scope='module')
+def openmim(tmp_path_factory):
+    """openmim's wheel, or a skip naming why there is none."""
+    if os.environ.get('RELKD_MM_TEST_MIM') == '0':
+        pytest.skip('RELKD_MM_TEST_MIM=0')
+    out = tmp_path_factory.mktemp('openmim')
+    try:
+        proc = subprocess.run(
+            [sys.executable, '-m', 'pip', 'download', '-q', '--no-deps',
+             '-d', str(out), 'openmim'], capture_output=True, text=True,
+            timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.skip('no package index answered in 120 s: openmim can not '
+                    'be installed')
+    if proc.returncode != 0:
+        pytest.skip('no package index reachable to install openmim: '
+                    + proc.stderr.strip()[-300:])
+    (path, ) = glob.glob(str(out / 'openmim-*.whl'))
+    return path
+
+
+def test_mim_train_and_test(installed, openmim, tmp_path):
     sh(sys.executable, '-m', 'pip', '--python', installed['python'],
-       'install', '-q', 'openmim', cwd=tmp_path)
+       'install', '-q', openmim, cwd=tmp_path)
     mim = osp.join(osp.dirname(installed['python']), 'mim')
     work = tmp_path / 'kd'
     train = sh(mim, 'train', 'relkd_mm', CONFIG, '--work-dir', work,
