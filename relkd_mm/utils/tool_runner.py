@@ -179,6 +179,9 @@ def data_and_schedule(runner):
                      runner.optim_wrapper).__name__
     every = f'every {loop.val_interval} ' + (
         'epoch(s)' if hasattr(loop, 'max_epochs') else 'iterations')
+    # MMEngine's train loops also validate at the last epoch/iteration,
+    # whatever the interval: a 1-epoch run with interval 100 validates once.
+    every += ' and after the last'
     epochs = (f'{loop.max_epochs} epoch(s) = ' if hasattr(loop, 'max_epochs')
               else '')
     lines.append(

@@ -140,6 +140,19 @@ def test_student_only_checkpoint_without_the_teacher_file(trained,
     assert top1(found) == top1(with_teacher)
 
 
+def test_result_shows_under_a_quiet_log_level(trained, tmp_path):
+    """The configs tools/benchmark.py saves beside its runs carry
+    log_level='WARNING'; tools/test.py of such a config still prints the
+    result."""
+    ckpt = osp.join(trained['work'], 'epoch_1.pth')
+    proc = run('test.py', KD, ckpt, '--work-dir', tmp_path, '--cfg-options',
+               *options(trained['root']), 'log_level=WARNING',
+               f'model.teacher_ckpt={trained["teacher"]}')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r'^Test: accuracy/top1: [0-9.]+', proc.stdout, re.M), \
+        proc.stdout[-3000:]
+
+
 def test_missing_files_name_the_working_directory(tmp_path):
     proc = run('test.py', osp.join(REPO, KD), 'nothere.pth', cwd=tmp_path)
     assert proc.returncode == 1
