@@ -13,4 +13,7 @@ echo "[run_tests] flake8 + isort"
 echo "[run_tests] pytest"
 # The slowest tests are printed so that the suite's time (target: well
 # under 15 minutes on 2 cores) is watched run by run.
-exec .venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 "$@"
+# Two workers for two cores (most tests are one single-threaded process);
+# a file's tests stay on one worker, so its module fixtures run once.
+exec .venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 \
+    -n "${RELKD_MM_TEST_WORKERS:-2}" --dist loadfile "$@"
