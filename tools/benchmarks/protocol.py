@@ -22,7 +22,18 @@ on the test set:
   configuration (the default), reported beside the validation accuracy;
 * **cross-task** (REFILLED's case): a teacher that knows classes 0-4 only
   (the teacher images of those classes) and students of classes 5-9 on the
-  same data-limited budget; KD cannot apply there.
+  same data-limited budget; KD cannot apply there. ``shift=k`` gives the
+  TPAMI paper's shifted tasks: students of classes ``k .. k+4``, so
+  ``5 - k`` of their classes are the teacher's (``k = 0``: ordinary KD,
+  with a KD row);
+* **controls** (:data:`CONTROLS`): ``KD@2B`` and ``student@2B`` see the
+  same real and virtual views as VRM, so that VRM's relations are measured
+  against KD on the same data, not against KD on one view;
+* **pairs** (:data:`PAIRS`): the same rows with other teacher and student
+  networks (RepDistiller's, MMPretrain's own, a ViT student), the presets
+  unchanged; **sizes**: other student subsets at the same number of
+  iterations (:func:`size_epochs`); :func:`evidence_tables` lists every
+  table of docs/results.md (``tools/benchmark.py --suite evidence``).
 
 A row of the protocol is an :class:`~tools.benchmarks.methods.Arm` of the
 method table: one or more ordinary configs of ``configs/fmnist_lowdata/``.
