@@ -1,6 +1,5 @@
 # Evaluate a checkpoint on the test set of a config (MMPretrain conventions).
 import argparse
-import logging
 import os
 import os.path as osp
 import sys
@@ -121,14 +120,6 @@ def main():
                       'tools/test.py', 'Is the checkpoint from this config?',
                       target='the student model')
     metrics = runner.test()
-    level = logging.getLevelName(str(cfg.get('log_level', 'INFO')).upper())
-    if runner.rank == 0 and isinstance(level, int) and level > logging.INFO:
-        # A config saved by tools/benchmark.py carries its quiet
-        # log_level='WARNING', which hides MMEngine's result line; the
-        # result is what this command is run for.
-        print('Test: ' + '  '.join(
-            f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
-            for k, v in metrics.items()))
     return metrics
 
 

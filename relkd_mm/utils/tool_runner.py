@@ -13,6 +13,7 @@ stay in the log file.
 It is a subclass, not a patch: only runs built through it (the tools) change;
 a config's own ``runner_type`` is built as before.
 """
+import logging
 import os.path as osp
 
 from mmengine.hooks import Hook
@@ -100,7 +101,17 @@ class ToolRunner(Runner):
 
     def test(self):
         with self._live():
-            return super().test()
+            metrics = super().test()
+        level = logging.getLevelName(
+            str(self.cfg.get('log_level', 'INFO')).upper())
+        if self.rank == 0 and isinstance(level, int) and level > logging.INFO:
+            # A config saved by tools/benchmark.py carries its quiet
+            # log_level='WARNING', which hides MMEngine's result line; the
+            # result is what a test is run for.
+            print('Test: ' + '  '.join(
+                f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                for k, v in metrics.items()))
+        return metrics
 
     def _live(self):
         return _Live(self)
