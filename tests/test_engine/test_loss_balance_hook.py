@@ -111,3 +111,56 @@ def test_bounds_are_checked():
         LossBalanceHook(high=0.5, low=1)
     with pytest.raises(ValueError, match='check_iters'):
         LossBalanceHook(check_iters=(0, ))
+
+
+def not_learning(tmp_path, root, lr, epochs, batch=16, options=()):
+    tmp_path.mkdir(exist_ok=True)
+    config = tmp_path / 'cfg.py'
+    config.write_text(f'_base_ = [{KD!r}]\n' + HOOKS.format(extra=''))
+    work = tmp_path / 'work'
+    train(str(config), work, options=fmnist_options(
+        root, epochs=epochs, batch=batch, t_max=epochs) + [
+            f'model.teacher_ckpt={TEACHER}',
+            f'optim_wrapper.optimizer.lr={lr}', *options])
+    return re.findall(r'LossBalanceHook: the student is not learning.*',
+                      log_text(work))
+
+
+def test_a_student_at_chance_after_its_first_epoch_is_named(tmp_path,
+                                                            fmnist):
+    # lr 1e-9: the student keeps its random weights, so its CE stays near
+    # ln 10 = 2.303 (the distillation term within its bounds: only the
+    # new check can see it). The first epoch is never judged.
+    warnings = not_learning(tmp_path, fmnist, lr=1e-9, epochs=2)
+    assert len(warnings) == 1, warnings
+    found = re.match(
+        r'LossBalanceHook: the student is not learning its labels: its '
+        r'cross-entropy averaged ([0-9.]+) over epoch 2, at chance level '
+        r'\(ln 10 = 2\.303; warned at 0\.9x that\)\. .*lower '
+        r'optim_wrapper\.optimizer\.lr or the terms\' loss_weight',
+        warnings[0])
+    assert found, warnings[0]
+    assert float(found.group(1)) >= 0.9 * 2.303
+    assert not_learning(tmp_path / 'one', fmnist, lr=1e-9, epochs=1) == []
+
+
+@pytest.mark.skipif(
+    not osp.isfile(osp.join(DEBIAN_FASHION_MNIST,
+                            'train-images-idx3-ubyte.gz')),
+    reason='Fashion-MNIST is not installed (tools/fetch_fashion_mnist.sh)')
+def test_a_learning_student_is_not_named(tmp_path):
+    # Real images the teacher knows (on the generated squares its KD pulls
+    # the student off the labels: CE 3.0 in epoch 2, rightly named): at the
+    # config's lr the second epoch's CE is about 1.3, well under 2.07.
+    assert not_learning(tmp_path, DEBIAN_FASHION_MNIST, lr=0.05, epochs=2,
+                        batch=64, options=[
+                            'train_dataloader.dataset.indices=1280',
+                            'val_dataloader.dataset.indices=64',
+                            'test_dataloader.dataset.indices=64']) == []
+
+
+def test_chance_level_is_checked():
+    from relkd_mm.engine.hooks import LossBalanceHook
+    for chance in (0, 1.5, True, '0.9'):
+        with pytest.raises(ValueError, match='chance='):
+            LossBalanceHook(chance=chance)

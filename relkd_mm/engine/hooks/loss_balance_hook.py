@@ -1,5 +1,7 @@
 """A warning when one distillation term drowns the cross-entropy, or
-vanishes beside it."""
+vanishes beside it, or when the student stops learning its labels."""
+import math
+
 from mmengine.logging import print_log
 from mmrazor.registry import HOOKS
 
@@ -51,6 +53,16 @@ class LossBalanceHook(DistillDiagnosticsHook):
     helps); a model without the CE's term (REFILLED's stage 1) is not
     judged.
 
+    A term can also wreck the student inside its bound: REFILLED's stage 2
+    on RepDistiller's MobileNetV2 at the main pair's preset (7x, under its
+    30x) left the student's CE at chance from the first 50 iterations on and
+    the run ended at 21.61% (docs/results.md). So, after every epoch but the
+    first (from random weights the first epoch's mean is still near
+    chance), the student's mean CE over the epoch is compared with chance,
+    ``ln C`` for its head's ``C`` classes: at or above ``chance`` times it,
+    the student is not learning its labels, and the warning names the
+    terms' last ratios and the knobs. Epoch-based loops only.
+
     Args:
         high (float, optional): Ratio above which a term drowns the CE.
             Defaults to None: the loss's ``balance_high``, else
@@ -62,12 +74,17 @@ class LossBalanceHook(DistillDiagnosticsHook):
             1000.
         feature (str): Student module whose output the gradients are taken
             at. Defaults to ``'neck'``.
+        chance (float): Fraction of ``ln C`` at or above which an epoch's
+            mean CE counts as not learning. Defaults to 0.9 (2.07 for 10
+            classes; the protocol's KD and KD@2B students of all four pairs
+            average 0.80-1.50 in their second epoch, MobileOne's first
+            2.62).
     """
 
     priority = 'NORMAL'
 
     def __init__(self, high=None, low=0.01, check_iters=(20, 50, 100),
-                 interval=1000, feature='neck'):
+                 interval=1000, feature='neck', chance=0.9):
         super().__init__(interval=interval, feature=feature, val_batches=0)
         if not (isinstance(high, (int, float, type(None))) and
                 isinstance(low, (int, float)) and
@@ -78,6 +95,13 @@ class LossBalanceHook(DistillDiagnosticsHook):
                for i in check_iters):
             raise ValueError(f'LossBalanceHook: check_iters={check_iters!r} '
                              'must be 1-based iteration numbers.')
+        if isinstance(chance, bool) or not isinstance(chance, (int, float)) \
+                or not 0 < chance <= 1:
+            raise ValueError(f'LossBalanceHook: chance={chance!r} must be a '
+                             'number in (0, 1].')
+        self.chance = float(chance)
+        self._ce_sum, self._ce_count = 0.0, 0
+        self._ratios = {}
         self.high = None if high is None else float(high)
         self.low = float(low)
         self.check_iters = set(check_iters)
@@ -130,6 +154,7 @@ class LossBalanceHook(DistillDiagnosticsHook):
             return
         ratios = {key: norm / ce for key, norm in norms.items()
                   if key.startswith('distill.')}
+        self._ratios = ratios
         for key, ratio in ratios.items():
             name = key[len('distill.'):]
             if key in self._warned or self._ramping(name) or \
@@ -138,6 +163,44 @@ class LossBalanceHook(DistillDiagnosticsHook):
             self._warned.add(key)
             print_log(self._message(runner, key, ratio, ratios), 'current',
                       level=30)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        ce = (outputs or {}).get('student.loss') if self._active else None
+        if ce is not None:
+            self._ce_sum += float(ce)
+            self._ce_count += 1
+
+    def after_train_epoch(self, runner):
+        mean = self._ce_sum / self._ce_count if self._ce_count else None
+        self._ce_sum, self._ce_count = 0.0, 0
+        classes = getattr(getattr(self._algorithm(runner).student, 'head',
+                                  None), 'num_classes', None) \
+            if self._active else None
+        # runner.epoch is the finished epoch's 0-based index here.
+        if mean is None or not classes or classes < 2 or runner.epoch < 1 \
+                or 'not learning' in self._warned:
+            return
+        chance = math.log(classes)
+        if mean < self.chance * chance:
+            return
+        self._warned.add('not learning')
+        ratios = ', '.join(f'{k} {r:.2g}x' for k, r in self._ratios.items())
+        print_log(
+            f'LossBalanceHook: the student is not learning its labels: its '
+            f'cross-entropy averaged {mean:.3f} over epoch '
+            f'{runner.epoch + 1}, at chance level (ln {classes} = '
+            f'{chance:.3f}; warned at {self.chance:g}x that).' +
+            (f' The distillation terms\' gradients, last measured: {ratios} '
+             'the CE\'s.' if ratios else '') +
+            ' A term or the learning rate has driven the student off its '
+            'task (its later accuracy will be near chance): lower '
+            'optim_wrapper.optimizer.lr or the terms\' loss_weight, or ramp '
+            "them in with dict(type='mmrazor.DistillWarmupHook', "
+            'warmup_epochs=N) in custom_hooks. (Warned once; '
+            'LossBalanceHook(chance=...) sets the level.)', 'current',
+            level=30)
 
     def _high(self, runner, name):
         if self.high is not None:
