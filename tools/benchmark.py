@@ -136,8 +136,11 @@ def parse_args(argv=None):
         'is 10000; smaller only for smoke tests on tiny data)')
     parser.add_argument(
         '--methods', nargs='+', metavar='NAME',
-        help='Fashion-MNIST rows to run (substrings of the row names, e.g. '
-        '"alone" KD RRD); default: all')
+        help='Fashion-MNIST rows to run; default: all. Smoke-test budget: '
+        'substrings of the row names (e.g. "alone" KD RRD). --protocol: '
+        'whole row names, any case (e.g. "student alone" KD@2B "REFILLED '
+        '(classes 5-9)"; a cross-task row may be named by its --shift\'s '
+        'classes, "REFILLED (classes 1-5)"), since KD is part of four')
     parser.add_argument(
         '--config', action='append', default=[], metavar='NAME=CFG[,CFG2]',
         help='a method of your own: its name and config(s); repeat it. '

@@ -173,6 +173,11 @@ def test_kd_row_only_where_the_label_spaces_coincide():
         protocol.Protocol('unused', None, shift=6)
     assert protocol.task_name('REFILLED (classes 5-9)', 2) == \
         'REFILLED (classes 2-6)'
+    # a shifted table's row names select the rows too
+    assert protocol.arms_named(['refilled (classes 2-6)', 'KD']) == \
+        protocol.arms_named(['REFILLED (classes 5-9)', 'kd'])
+    with pytest.raises(ValueError, match='not a row'):
+        protocol.arms_named(['REFILLED (classes'])
 
 
 def test_evidence_suite_covers_pairs_sizes_and_shifts():

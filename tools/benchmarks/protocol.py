@@ -199,13 +199,19 @@ _STUDENT = Net('resnet8', None, 64)
 
 def arms_named(names):
     """The arms of :data:`ARMS` and :data:`ABLATION_ARMS` called
-    ``names`` (case-insensitive), in that order; unknown names raise."""
+    ``names`` (case-insensitive), in that order; unknown names raise. A
+    cross-task row may be named with any task's classes (``'REFILLED
+    (classes 1-5)'``, as a ``shift=1`` table names it)."""
     known = {a.name.lower(): a for a in ARMS + ABLATION_ARMS}
-    unknown = [n for n in names if n.lower() not in known]
+
+    def canonical(name):
+        return re.sub(r'\(classes \d-\d\)', '(classes 5-9)', name.lower())
+
+    unknown = [n for n in names if canonical(n) not in known]
     if unknown:
         raise ValueError(f'{unknown}: not a row of the protocol; rows are '
                          f'{list(a.name for a in ARMS + ABLATION_ARMS)}.')
-    return [known[n.lower()] for n in names]
+    return [known[canonical(n)] for n in names]
 
 
 def with_ablations(arms):
