@@ -229,6 +229,35 @@ def test_summary_gains_are_paired_against_each_baseline():
     assert diff['low'] < 3.0 < diff['high']
 
 
+def test_summary_figure_keeps_a_collapsed_run_off_the_scale(tmp_path,
+                                                            monkeypatch):
+    from matplotlib.figure import Figure
+    saved = []
+    monkeypatch.setattr(Figure, 'savefig',
+                        lambda fig, path, **kw: saved.append(fig))
+
+    def runs(*values):
+        return {s: dict(test_top1=v) for s, v in enumerate(values)}
+
+    pairs = [protocol.Table('pair', f'a -> b{i}', dict(pair=key),
+                            protocol.PAIR_ROWS)
+             for i, key in enumerate(protocol.PAIRS)]
+    results = {'student alone': runs(80, 81, 79), 'KD': runs(83, 84, 82),
+               'REFILLED': runs(30, 35, 40)}  # -45: collapsed
+    sizes = [protocol.Table('size', '1000', dict(train_size=1000),
+                            protocol.SIZE_ROWS)]
+    protocol.plot_summary([(t, results) for t in pairs + sizes],
+                          str(tmp_path / 'evidence.png'))
+    left, right = saved[0].axes
+    low, high = left.get_ylim()
+    assert low > -protocol.OFF_SCALE and high >= 3  # KD's +3 is readable
+    labels = [t.get_text() for t in left.texts]
+    assert labels == ['-45'] * len(pairs)  # the collapsed bar says its value
+    assert all('\n-> ' in t.get_text() for t in left.get_xticklabels())
+    # two sizes with intervals: a band per method on the size curve
+    assert right.collections
+
+
 def test_suite_arguments(tool):
     proc = tool('benchmark.py', '--protocol', 'fmnist-lowdata', '--suite',
                 'evidence', '--methods', 'KD', check=False)

@@ -872,6 +872,10 @@ def summary_table(collected, split='test'):
          'vs KD@2B [95% CI]', 'seeds'], rows, 'llrrrr')
 
 
+#: Gains (points) beyond which the summary figure's bars run off its axis.
+OFF_SCALE = 25
+
+
 def plot_summary(collected, path, split='test'):
     """Two panels: each pair's gains over the student alone (bars, 95%
     intervals), and the data-size curve (gain against subset size, interval
@@ -885,6 +889,7 @@ def plot_summary(collected, path, split='test'):
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     pairs = [(t, r) for t, r in collected if t.kind == 'pair']
     width = 0.8 / len(methods)
+    bars = []
     for i, (table, results) in enumerate(pairs):
         for j, method in enumerate(methods):
             diff = gains(results, method, 'student alone', split) \
@@ -894,12 +899,26 @@ def plot_summary(collected, path, split='test'):
             err = [[diff['mean'] - diff['low']], [diff['high'] -
                                                   diff['mean']]] \
                 if diff['n'] > 1 else None
-            left.bar(i + (j - len(methods) / 2 + 0.5) * width, diff['mean'],
-                     width, yerr=err, capsize=2, color=colours[method],
+            x = i + (j - len(methods) / 2 + 0.5) * width
+            left.bar(x, diff['mean'], width, yerr=err, capsize=2,
+                     color=colours[method],
                      label=method if i == 0 else None)
+            bars.append((x, diff['mean']))
+    # One collapsed run (REFILLED on MobileNetV2: -44) would flatten every
+    # other bar: the axis covers the gains within OFF_SCALE points, and a
+    # bar beyond is labelled with its value at the edge.
+    inside = [m for _, m in bars if abs(m) <= OFF_SCALE] or [0]
+    low, high = min(inside + [0]) - 3, max(inside) + 3
+    left.set_ylim(low, high)
+    for x, mean in bars:
+        if not low <= mean <= high:
+            edge = low if mean < low else high
+            left.annotate(f'{mean:+.0f}', (x, edge), ha='center',
+                          va='bottom' if mean < low else 'top', fontsize=7)
     left.axhline(0, color='k', lw=0.8)
     left.set_xticks(range(len(pairs)))
-    left.set_xticklabels([t.label for t, _ in pairs], fontsize=8)
+    left.set_xticklabels([t.label.replace(' -> ', '\n-> ')
+                          for t, _ in pairs], fontsize=8)
     left.set_ylabel(f'{split} top-1 gain over the student alone (points)')
     left.set_title('pairs (95% paired intervals)', fontsize=9)
     left.legend(fontsize=7, ncol=2)
@@ -916,10 +935,17 @@ def plot_summary(collected, path, split='test'):
         xs = [n for n, _ in points]
         right.plot(xs, [d['mean'] for _, d in points], 'o-',
                    color=colours[method], label=method)
-        if all(d['n'] > 1 for _, d in points):
-            right.fill_between(xs, [d['low'] for _, d in points],
-                               [d['high'] for _, d in points],
+        spread = [(n, d) for n, d in points if d['n'] > 1]
+        if len(spread) > 1:
+            right.fill_between([n for n, _ in spread],
+                               [d['low'] for _, d in spread],
+                               [d['high'] for _, d in spread],
                                color=colours[method], alpha=0.15)
+        elif spread:  # a band needs two sizes; one gets its interval
+            n, d = spread[0]
+            right.errorbar([n], [d['mean']], yerr=[[d['mean'] - d['low']],
+                                                   [d['high'] - d['mean']]],
+                           color=colours[method], capsize=2, alpha=0.5)
     right.axhline(0, color='k', lw=0.8)
     right.set_xscale('log')
     right.set_xlabel('student training images (equal iterations)')
