@@ -227,6 +227,19 @@ def test_summary_gains_are_paired_against_each_baseline():
     diff = protocol.gains(results, 'KD', 'student alone')
     assert diff['n'] == 3 and abs(diff['mean'] - 3.0) < 1e-12
     assert diff['low'] < 3.0 < diff['high']
+    # a shifted table: rows named by the task's classes, REFILLED against
+    # the same-labels KD row
+    cross = protocol.Table('shift', 'k = 0', dict(shift=0),
+                           protocol.CROSS_ROWS)
+    text = protocol.summary_table([(cross, {
+        'student alone (classes 5-9)': runs(0),
+        'KD (classes 5-9)': runs(3), 'REFILLED (classes 5-9)': runs(1)})])
+    rows = {line.split('|')[2].strip(): [c.strip() for c in
+                                         line.split('|')[3:-1]]
+            for line in text.splitlines()[2:]}
+    assert set(rows) == {'KD (classes 0-4)', 'REFILLED (classes 0-4)'}
+    assert rows['REFILLED (classes 0-4)'][:2] == [
+        '+1.00 [+1.00, +1.00]', '-2.00 [-2.00, -2.00]']
 
 
 def test_summary_figure_keeps_a_collapsed_run_off_the_scale(tmp_path,

@@ -858,8 +858,12 @@ def summary_table(collected, split='test'):
             if name == alone or name == 'student@2B' or \
                     not results.get(name):
                 continue
-            cells = [table.label, name]
-            for base in (alone, 'KD', 'KD@2B'):
+            # a cross-task table names its rows by its task's classes, and
+            # its KD is the same-labels KD row (k = 0)
+            kd = next((n for n in table.rows if n.startswith('KD')
+                       and '@' not in n), 'KD')
+            cells = [table.label, task_name(name, table.kwargs.get('shift'))]
+            for base in (alone, kd, 'KD@2B'):
                 diff = None if base == name or base not in table.rows \
                     else gains(results, name, base, split)
                 cells.append('-' if diff is None or not diff['n'] else
