@@ -169,11 +169,14 @@ class LossBalanceHook(DistillDiagnosticsHook):
         super().after_train_iter(runner, batch_idx, data_batch, outputs)
         ce = (outputs or {}).get('student.loss') if self._active else None
         if ce is not None:
-            self._ce_sum += float(ce)
+            # summed where it lives: read once an epoch, not a sync a step
+            self._ce_sum = self._ce_sum + (
+                ce.detach() if hasattr(ce, 'detach') else ce)
             self._ce_count += 1
 
     def after_train_epoch(self, runner):
-        mean = self._ce_sum / self._ce_count if self._ce_count else None
+        mean = float(self._ce_sum) / self._ce_count \
+            if self._ce_count else None
         self._ce_sum, self._ce_count = 0.0, 0
         classes = getattr(getattr(self._algorithm(runner).student, 'head',
                                   None), 'num_classes', None) \
