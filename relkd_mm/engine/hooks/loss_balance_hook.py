@@ -100,7 +100,6 @@ class LossBalanceHook(DistillDiagnosticsHook):
             raise ValueError(f'LossBalanceHook: chance={chance!r} must be a '
                              'number in (0, 1].')
         self.chance = float(chance)
-        self._ce_sum, self._ce_count = 0.0, 0
         self._ratios = {}
         self.high = None if high is None else float(high)
         self.low = float(low)
@@ -164,20 +163,13 @@ class LossBalanceHook(DistillDiagnosticsHook):
             print_log(self._message(runner, key, ratio, ratios), 'current',
                       level=30)
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        super().after_train_iter(runner, batch_idx, data_batch, outputs)
-        ce = (outputs or {}).get('student.loss') if self._active else None
-        if ce is not None:
-            # summed where it lives: read once an epoch, not a sync a step
-            self._ce_sum = self._ce_sum + (
-                ce.detach() if hasattr(ce, 'detach') else ce)
-            self._ce_count += 1
-
     def after_train_epoch(self, runner):
-        mean = float(self._ce_sum) / self._ce_count \
-            if self._ce_count else None
-        self._ce_sum, self._ce_count = 0.0, 0
+        # MMEngine's RuntimeInfoHook logs every step's losses to the message
+        # hub (already read to the host there): the epoch's mean is the last
+        # len(train_dataloader) entries of that history.
+        history = runner.message_hub.log_scalars.get('train/student.loss')
+        mean = history.mean(len(runner.train_dataloader)) \
+            if history is not None and self._active else None
         classes = getattr(getattr(self._algorithm(runner).student, 'head',
                                   None), 'num_classes', None) \
             if self._active else None
