@@ -122,7 +122,15 @@ METHODS = (
          Arm('VRM: + pruning',
              ('vrm-ablation-pruning_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
               ), None, 'main', 'ablation',
-             'the preset + 10% of edges pruned')),
+             'the preset + 10% of edges pruned'),
+         # What the relations add over KD on the same two views (KD@2B is
+         # the bar): VRM+KD with one graph at a time.
+         Arm('VRM+KD: inter-sample graph',
+             ('vrm-kd-ablation-is_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
+              ), None, 'main', 'ablation', 'KD@2B + the inter-sample graph'),
+         Arm('VRM+KD: inter-class graph',
+             ('vrm-kd-ablation-ic_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
+              ), None, 'main', 'ablation', 'KD@2B + the inter-class graph')),
         {'vrm': Cost('configs/vrm/vrm_resnet32x4_resnet8x4_1xb64_cifar100.py',
                      'VRM (VRMDistill + VRMLoss), 2 views', 1.10)},
         {'VRMLoss': 'vrm'}),

@@ -100,6 +100,10 @@ ABLATIONS = {
         'VRM: + inter-class graph', 'VRM', 'VRM: + pruning'),
     'RRD alone and with KD': ('KD', 'RRD', 'RRD+KD'),
     'VRM alone and with KD': ('KD', 'VRM', 'VRM+KD'),
+    'VRM+KD over KD@2B, the inter-sample graph first': (
+        'KD@2B', 'VRM+KD: inter-sample graph', 'VRM+KD'),
+    'VRM+KD over KD@2B, the inter-class graph first': (
+        'KD@2B', 'VRM+KD: inter-class graph', 'VRM+KD'),
     'REFILLED alone and with KD': ('KD', 'REFILLED', 'REFILLED+KD'),
 }
 #: The reference rows of each table (paired differences against them).
