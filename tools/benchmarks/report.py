@@ -57,14 +57,14 @@ def paired_difference(values, reference, confidence=0.95):
     return out
 
 
-def format_difference(diff):
-    """``+1.23 [+0.40, +2.06]``, with ``(noise)`` when the interval holds
-    0, or ``-`` without common seeds."""
+def format_difference(diff, digits=2):
+    """``+1.23 [+0.40, +2.06]`` (``digits`` decimals), with ``(noise)``
+    when the interval holds 0, or ``-`` without common seeds."""
     if not diff['n']:
         return '-'
-    text = f'{diff["mean"]:+.2f}'
+    text = f'{diff["mean"]:+.{digits}f}'
     if not math.isnan(diff['low']):
-        text += f' [{diff["low"]:+.2f}, {diff["high"]:+.2f}]'
+        text += f' [{diff["low"]:+.{digits}f}, {diff["high"]:+.{digits}f}]'
     return text + (' (noise)' if diff['within_noise'] else '')
 
 
