@@ -198,6 +198,13 @@ def test_evidence_suite_covers_pairs_sizes_and_shifts():
         protocol.arms_named(table.rows)
     for table in pairs[1:]:
         assert 'KD@2B' in table.rows and 'VRM+KD' in table.rows
+    # the main pair's report holds VRM+KD over KD@2B graph by graph
+    graphs = [rows for title, rows in protocol.ABLATIONS.items()
+              if 'over KD@2B' in title]
+    assert len(graphs) == 2
+    for rows in graphs:
+        assert rows[0] == 'KD@2B' and rows[-1] == 'VRM+KD'
+        assert set(rows) <= set(pairs[0].rows)
 
 
 def test_summary_gains_are_paired_against_each_baseline():
