@@ -719,8 +719,10 @@ class Protocol:
         for key, info in sorted(teachers.items()):
             if info is None:
                 continue
-            lines.append(f'Teacher {key} ({info["config"]}, '
-                         f'{(self.pair.teacher or _TEACHER).name}): val '
+            # A pair's own teacher network replaces the config's backbone.
+            network = (f'its backbone replaced by {self.pair.teacher.name}'
+                       if self.pair.teacher else _TEACHER.name)
+            lines.append(f'Teacher {key} ({info["config"]}, {network}): val '
                          f'{info["val_top1"]:.2f}, test '
                          f'{info["test_top1"]:.2f}, sha256 '
                          f'{info["sha256"][:16]}.')
