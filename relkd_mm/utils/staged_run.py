@@ -12,14 +12,17 @@ of its own there::
 """
 import contextlib
 import json
+import logging
 import os.path as osp
 import time
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.utils import get_installed_path
 
-from relkd_mm.runner.checkpoint import latest_intact_checkpoint
+from relkd_mm.runner.checkpoint import (CorruptCheckpointError,
+                                        latest_intact_checkpoint)
 from relkd_mm.runner.config_values import check_config_values
 from relkd_mm.runner.work_dir_lock import work_dir_lock
 from relkd_mm.utils.console import quiet_console
@@ -165,7 +168,19 @@ class StagedRun:
         last_checkpoint names is never trusted (the work dir may be copied
         or shared): it loads through the allow-list like any other file, as
         every MMEngine checkpoint does."""
-        previous = last_checkpoint(self.stage_dirs[k]) if resume else None
+        previous = None
+        if resume:
+            try:
+                previous = last_checkpoint(self.stage_dirs[k])
+            except CorruptCheckpointError:
+                # Nothing intact to continue (killed during the stage's first
+                # save): starting over loses nothing, while raising stopped
+                # a whole cached, resumable benchmark at this run.
+                print_log(
+                    f'{self.name}: {self.stage_dirs[k]} holds no intact '
+                    'checkpoint to resume from (its last_checkpoint names a '
+                    'missing or damaged file); the stage trains from its '
+                    'start.', logger='current', level=logging.WARNING)
         if previous is not None:
             return dict(resume=True, load_from=previous)
         if k > 0:

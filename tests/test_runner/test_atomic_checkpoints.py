@@ -4,7 +4,9 @@ complete, nothing partial is ever picked by ``--resume``, and a damaged
 latest checkpoint names itself and the newest intact one."""
 import errno
 import io
+import logging
 import os
+import os.path as osp
 import shutil
 
 import pytest
@@ -178,3 +180,46 @@ def test_full_disk_names_the_work_dir_and_leaves_nothing_partial(
                                                          'epoch_1.pth')
     train(STUDENT, work, '--resume', options=fmnist_options(fmnist, 2))
     assert 'resumed epoch: 1' in log_text(work)
+
+
+def test_staged_run_starts_a_stage_over_when_nothing_is_intact(
+        work, tmp_path, monkeypatch):
+    """A cached benchmark (StagedRun.train(resume=True)) whose stage was
+    killed during a save with nothing intact left trains that stage from
+    its start instead of stopping the whole benchmark; an intact earlier
+    stage still hands over its checkpoint."""
+    from relkd_mm.utils import staged_run
+    from relkd_mm.utils.staged_run import StageConfigs, StagedRun
+    logged = []
+    monkeypatch.setattr(staged_run, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw['level'])))
+    run_dir = tmp_path / 'run'
+    run = StagedRun('REFILLED', StageConfigs(['s1.py', 's2.py']),
+                    str(run_dir))
+    stage1, stage2 = (run_dir / 'stage1', run_dir / 'stage2')
+    shutil.copytree(work, stage1)
+    (stage1 / 'last_checkpoint').write_text(str(stage1 / 'epoch_2.pth'))
+    stage2.mkdir()
+    # What a kill left before the protocol used AtomicCheckpointHook.
+    (stage2 / 'last_checkpoint').write_text(str(stage2 / 'epoch_5.pth'))
+    assert run._start(1, resume=True) == dict(
+        load_from=str(stage1 / 'epoch_2.pth'))
+    (msg, level), = logged
+    assert level == logging.WARNING
+    assert f'{stage2} holds no intact checkpoint to resume from' in msg
+    assert 'the stage trains from its start' in msg
+    # An intact stage resumes from its own checkpoint, as before.
+    assert run._start(0, resume=True) == dict(
+        resume=True, load_from=str(stage1 / 'epoch_2.pth'))
+
+
+def test_protocol_runs_save_atomically():
+    from mmengine.config import Config
+
+    from tools.benchmarks import protocol
+    cfg = Config.fromfile(osp.join(
+        protocol.CFG_DIR, 'kd_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py'))
+    protocol.protocol_cfg_hook(100, None)(cfg, False)
+    hook = cfg.default_hooks['checkpoint']
+    assert hook['type'] == 'mmrazor.AtomicCheckpointHook'
+    assert hook['max_keep_ckpts'] == 1

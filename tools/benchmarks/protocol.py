@@ -335,8 +335,12 @@ def protocol_cfg_hook(train_size, data_root, val_size=VAL_SIZE):
         # One validation, after the last epoch (the selection rule), is run
         # by the protocol itself.
         cfg.train_cfg['val_interval'] = 1_000_000
+        # Atomic: MMEngine's own hook removes the old checkpoint before
+        # saving the new one, so a kill in between left a cached run with
+        # nothing to resume from.
         cfg.default_hooks['checkpoint'] = dict(
-            type='CheckpointHook', interval=1, max_keep_ckpts=1)
+            type='mmrazor.AtomicCheckpointHook', interval=1,
+            max_keep_ckpts=1)
         cfg.default_hooks['logger'] = dict(type='LoggerHook', interval=50)
         if 'distiller' in cfg.model:
             # Every distillation run logs what its terms do (docs/results.md
