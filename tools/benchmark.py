@@ -519,14 +519,14 @@ def run_protocol(args):
     runner.plot(results, path[:-3] + '.png',
                 'test' if runner.test else 'val')
     print_log('\n' + report + f'\n(written to {path})', logger=logger)
-    return results
+    return teachers, results
 
 
 def run_evidence(args):
     """``--suite evidence``: every table of docs/results.md's evidence
     (pairs, data sizes, shifted tasks; protocol.evidence_tables), each a
     protocol run of its own, then the summary across them."""
-    collected = []
+    collected, teachers = [], {}
     for table in protocol.evidence_tables():
         sub = argparse.Namespace(**vars(args))
         sub.methods = list(table.rows)
@@ -534,10 +534,17 @@ def run_evidence(args):
         sub.train_size = table.kwargs.get('train_size', args.train_size)
         sub.shift = table.kwargs.get('shift')
         print_log(f'evidence: {table.kind} {table.label}', logger='current')
-        collected.append((table, run_protocol(sub)))
+        used, results = run_protocol(sub)
+        for key, info in used.items():  # a teacher counts once, where first
+            if info and info['sha256'] not in teachers:
+                teachers[info['sha256']] = (f'teacher ({table.label})', info)
+        collected.append((table, results))
     root = osp.join(args.work_dir, args.protocol)
     split = 'val' if args.no_test else 'test'
-    summary = protocol.summary_table(collected, split)
+    summary = protocol.summary_table(collected, split) + \
+        '\n\nCPU time (one thread a run; two runs at a time on 2 cores take ' \
+        'half the wall time):\n\n' + \
+        protocol.cpu_time_table(collected, teachers)
     with open(osp.join(root, 'evidence.md'), 'w') as f:
         f.write(summary)
     protocol.plot_summary(collected, osp.join(root, 'evidence.png'), split)

@@ -286,3 +286,22 @@ def test_suite_arguments(tool):
                 'evidence', '--methods', 'KD', check=False)
     assert proc.returncode == 2
     assert '--suite evidence sets the rows' in proc.stderr
+
+
+def test_cpu_time_table_is_robust_to_a_resumed_run():
+    # Row KD: three runs, one resumed (it recorded only its last segment,
+    # 60 s); the median keeps the row at 3 x 3600 s, not 2 x 3600 + 60.
+    table = protocol.Table('size', '1000 images', dict(train_size=1000),
+                           ('student alone', 'KD'))
+    results = {'student alone': {0: dict(seconds=1800),
+                                 1: dict(seconds=1800)},
+               'KD': {0: dict(seconds=3600), 1: dict(seconds=60),
+                      2: dict(seconds=3600)}}
+    teachers = {'sha-a': ('teacher (a)', dict(seconds=7200))}
+    text = protocol.cpu_time_table([(table, results)], teachers)
+    lines = text.splitlines()
+    assert lines[0].split('|')[1:-1] == [' table ', ' runs ', ' CPU hours ']
+    cells = [[c.strip() for c in line.split('|')[1:-1]] for line in lines[2:]]
+    assert cells == [['1000 images', '5', '4.0'],  # 2 x 0.5 h + 3 x 1 h
+                     ['teacher (a)', '1', '2.0'],
+                     ['all', '6', '6.0']]

@@ -46,6 +46,7 @@ import json
 import os
 import os.path as osp
 import re
+import statistics
 import time
 from collections import namedtuple
 
@@ -890,6 +891,42 @@ def summary_table(collected, split='test'):
     return markdown_table(
         ['table', 'method', 'vs student alone [95% CI]', 'vs KD [95% CI]',
          'vs KD@2B [95% CI]', 'seeds'], rows, 'llrrrr')
+
+
+def cpu_time_table(collected, teachers):
+    """What each table cost: its student runs and their CPU time, then each
+    teacher once (every table reuses the cached teachers).
+
+    A run's time is its wall time with one thread (``OMP_NUM_THREADS=1``,
+    as the protocol runs), so its CPU time. A run interrupted and resumed
+    records only its last segment, so a row's time is the median of its
+    seeds times their number: a few resumed runs cannot shrink it.
+
+    Args:
+        collected (list[tuple[Table, dict]]): Each table with its results.
+        teachers (dict): Each teacher once: any key -> ``(label, record)``,
+            the record as the teacher cache keeps it (``seconds``).
+    """
+    def hours(seconds):
+        return f'{seconds / 3600:.1f}'
+
+    rows, total, runs_total = [], 0.0, 0
+    for table, results in collected:
+        seconds, runs = 0.0, 0
+        for name in table.rows:
+            times = [r['seconds'] for r in results.get(name, {}).values()
+                     if r.get('seconds') is not None]
+            if times:
+                seconds += statistics.median(times) * len(times)
+                runs += len(times)
+        rows.append([table.label, runs, hours(seconds)])
+        total, runs_total = total + seconds, runs_total + runs
+    for label, info in teachers.values():
+        if info.get('seconds') is not None:
+            rows.append([label, 1, hours(info['seconds'])])
+            total, runs_total = total + info['seconds'], runs_total + 1
+    rows.append(['all', runs_total, hours(total)])
+    return markdown_table(['table', 'runs', 'CPU hours'], rows, 'lrr')
 
 
 #: Gains (points) beyond which the summary figure's bars run off its axis.
