@@ -6,7 +6,7 @@ _base_ = [
 ]
 # VRM weight 16 beside KD's 1: chosen on the validation split, +1.92
 # [+0.19, +3.65] over weight 1 and the best of 0.5-32 (docs/tuning.md,
-# round 6). VRM alone keeps weight 1 (not re-tuned beside KD's absence).
+# round 6). VRM alone keeps weight 1: round 6 tuned VRM+KD only.
 model = dict(
     distiller=dict(
         _base_.kd_logits,
