@@ -535,7 +535,7 @@ def run_evidence(args):
         sub.shift = table.kwargs.get('shift')
         print_log(f'evidence: {table.kind} {table.label}', logger='current')
         used, results = run_protocol(sub)
-        for key, info in used.items():  # a teacher counts once, where first
+        for info in used.values():  # a teacher counts once, where first
             if info and info['sha256'] not in teachers:
                 teachers[info['sha256']] = (f'teacher ({table.label})', info)
         collected.append((table, results))

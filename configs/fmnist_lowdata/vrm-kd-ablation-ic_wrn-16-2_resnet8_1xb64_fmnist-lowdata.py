@@ -4,7 +4,8 @@ _base_ = [
     './vrm_wrn-16-2_resnet8_1xb64_fmnist-lowdata.py',
     '../_base_/distill/kd_logits.py'
 ]
-# VRM+KD's distiller (vrm-kd_*.py, VRM weight 16.0) with the inter-class graph alone.
+# VRM+KD's distiller (vrm-kd_*.py, its VRM weight 16) with the inter-class
+# graph alone.
 model = dict(
     distiller=dict(
         _base_.kd_logits,
