@@ -167,7 +167,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--teacher-ckpt',
         help='teacher checkpoint for every distiller (Fashion-MNIST: '
-        'trained by the benchmark when not given)')
+        'trained by the benchmark when not given). --protocol: the main '
+        'teacher (wrn_16_2) instead of training it, e.g. '
+        'checkpoints/fmnist/wrn-16-2_fmnist-lowdata.pth; pairs with '
+        'another teacher network train theirs')
     parser.add_argument(
         '--work-dir', default=osp.join(REPO, 'work_dirs', 'benchmark'),
         help='parent folder of the runs; default work_dirs/benchmark')
@@ -175,12 +178,10 @@ def parse_args(argv=None):
         '--cfg-options', nargs='+', action=DictAction, default={},
         help='key=value overrides for every run (and the teacher)')
     args = parser.parse_args(argv)
-    if args.protocol and (args.config or args.test_size or
-                          args.teacher_ckpt or args.dataset !=
+    if args.protocol and (args.config or args.test_size or args.dataset !=
                           'fashion-mnist'):
-        parser.error(f'--protocol {args.protocol} defines its data, test '
-                     'set and teacher: drop --config, --test-size, '
-                     '--teacher-ckpt and --dataset.')
+        parser.error(f'--protocol {args.protocol} defines its data and test '
+                     'set: drop --config, --test-size and --dataset.')
     if args.suite and (args.methods or args.train_size or args.shift
                        is not None or args.pair != protocol.MAIN_PAIR):
         parser.error('--suite evidence sets the rows, pairs, sizes and '
@@ -486,7 +487,8 @@ def run_protocol(args):
         test=not args.no_test, options=args.cfg_options,
         log=lambda msg: print_log(msg, logger=logger),
         val_size=args.val_size or protocol.VAL_SIZE,
-        stage_split=args.stage_split, pair=args.pair, shift=args.shift)
+        stage_split=args.stage_split, pair=args.pair, shift=args.shift,
+        teacher_ckpt=args.teacher_ckpt)
     with RunProgress() as runner.bar:
         teachers, results = runner.run(report_only=args.report_only)
     runner.bar = None

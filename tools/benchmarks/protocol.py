@@ -429,13 +429,19 @@ class Protocol:
             0 is ordinary KD).
         pair (str): Key of :data:`PAIRS`: the teacher and student networks
             (default the configs' own, :data:`MAIN_PAIR`).
+        teacher_ckpt (str, optional): A trained main teacher to use instead
+            of training it (:meth:`teacher`), e.g. the quick start's
+            committed copy: a machine without the cache skips the teacher's
+            50 minutes.
     """
 
     def __init__(self, work_dir, data_root, train_size=TRAIN_SIZE,
                  epochs=EPOCHS, seeds=SEEDS, arms=None, test=True,
                  options=None, log=print, val_size=VAL_SIZE,
-                 stage_split=None, pair=MAIN_PAIR, shift=None):
+                 stage_split=None, pair=MAIN_PAIR, shift=None,
+                 teacher_ckpt=None):
         self.work_dir, self.data_root = work_dir, data_root
+        self.teacher_ckpt = teacher_ckpt
         self.train_size, self.epochs = train_size, epochs
         self.seeds, self.test = list(seeds), test
         self.arms = list(ARMS if arms is None else arms)
@@ -493,6 +499,8 @@ class Protocol:
         recorded sha256."""
         configs, work_dir = self.teacher_configs(key), self.teacher_dir(key)
         path = configs.paths[0]
+        if key == 'main' and self.teacher_ckpt and self.pair.teacher is None:
+            return self.given_teacher(self.teacher_ckpt, path)
         record = osp.join(work_dir, 'teacher.json')
         if osp.isfile(record):
             with open(record) as f:
@@ -521,6 +529,32 @@ class Protocol:
         self.log(f'teacher {key}: val {info["val_top1"]:.2f}, test '
                  f'{info["test_top1"]:.2f}, sha256 {info["sha256"][:12]}')
         return info
+
+    @staticmethod
+    def given_teacher(checkpoint, config):
+        """The record of a teacher trained elsewhere (``--teacher-ckpt``):
+        its own sha256 keys the students' runs, and the accuracies come
+        from its ``meta`` when it has them (:func:`export_weights` writes
+        them). A checkpoint whose ``meta`` names another config is refused:
+        its students would be filed under this protocol's teacher."""
+        from relkd_mm.runner.checkpoint import load_checkpoint_file
+        if not osp.isfile(checkpoint):
+            raise SystemExit(f'--teacher-ckpt {checkpoint}: no such file; '
+                             'pass a trained teacher or leave the option '
+                             'out to train it.')
+        meta = load_checkpoint_file(checkpoint,
+                                    map_location='cpu').get('meta') or {}
+        expected = osp.relpath(config, REPO)
+        if meta.get('config', expected) != expected:
+            raise SystemExit(
+                f'--teacher-ckpt {checkpoint}: its meta.config is '
+                f'{meta["config"]!r}, not the protocol\'s teacher '
+                f'{expected!r}; pass a teacher trained with {expected}.')
+        return dict(checkpoint=osp.abspath(checkpoint),
+                    sha256=sha256(checkpoint), config=expected,
+                    val_top1=meta.get('val_top1'),
+                    test_top1=meta.get('test_top1'), seconds=None,
+                    given=True)
 
     # -- students -----------------------------------------------------
     def resolved(self, arm):
@@ -727,10 +761,14 @@ class Protocol:
             # A pair's own teacher network replaces the config's backbone.
             network = (f'its backbone replaced by {self.pair.teacher.name}'
                        if self.pair.teacher else _TEACHER.name)
-            lines.append(f'Teacher {key} ({info["config"]}, {network}): val '
-                         f'{info["val_top1"]:.2f}, test '
-                         f'{info["test_top1"]:.2f}, sha256 '
-                         f'{info["sha256"][:16]}.')
+            accuracy = ', '.join(
+                f'{split} {info[f"{split}_top1"]:.2f}'
+                for split in ('val', 'test')
+                if info.get(f'{split}_top1') is not None)
+            lines.append(f'Teacher {key} ({info["config"]}, {network}' +
+                         (', given by --teacher-ckpt' if info.get('given')
+                          else '') + f'): {accuracy or "accuracy unknown"}, '
+                         f'sha256 {info["sha256"][:16]}.')
         for task, title in (('main', 'All ten classes'),
                             ('cross', 'Cross-task: teacher of classes 0-4, '
                              'students of ' + task_name(
