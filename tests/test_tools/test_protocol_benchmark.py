@@ -4,6 +4,7 @@ trained once and cached with its sha256, tuning runs on the validation
 split only, the final command testing those runs once without retraining,
 REFILLED's stages sharing the student epochs, and the paired statistics in
 the report."""
+import functools
 import glob
 import json
 import os
@@ -100,3 +101,57 @@ def test_final_command_tests_the_tuned_runs_once(tuned):
                1, 2)
     assert {p: os.stat(p).st_mtime_ns for p in after} == mtimes
     assert '| KD | ' in proc.stdout and ': trained' not in proc.stdout
+
+
+def test_a_given_teacher_replaces_training_it(tuned, tmp_path):
+    """--teacher-ckpt: a teacher trained elsewhere (here the cached one,
+    exported weights-only as the quick start's committed copy was) is used
+    as it is, and its own sha256 keys the students' runs."""
+    from tools.benchmarks.protocol import export_weights
+    (record, ) = glob.glob(osp.join(tuned['tmp'], 'work', 'fmnist-lowdata',
+                                    'teachers', '*', 'teacher.json'))
+    with open(record) as f:
+        info = json.load(f)
+    given = str(tmp_path / 'teacher.pth')
+    digest = export_weights(info['checkpoint'], given, config=info['config'],
+                            val_top1=info['val_top1'],
+                            test_top1=info['test_top1'])
+    work = str(tmp_path / 'work')
+    proc = run(run_inprocess, tuned['tmp'], '--methods', 'KD', '--seeds', 0,
+               '--no-test', '--work-dir', work, '--teacher-ckpt', given)
+    out = proc.stdout + proc.stderr
+    assert 'teacher main: training' not in out
+    assert not osp.exists(osp.join(work, 'fmnist-lowdata', 'teachers'))
+    assert (f'given by --teacher-ckpt): val {info["val_top1"]:.2f}, test '
+            f'{info["test_top1"]:.2f}, sha256 {digest[:16]}') in out
+    (done, ) = glob.glob(osp.join(work, 'fmnist-lowdata', 'kd-*', 'seed0',
+                                  'result.json'))
+    # The same weights teach the same student: the run equals the cached
+    # teacher's run of seed 0 (CPU training is deterministic per seed).
+    ((_, cached), ) = [(p, r) for p, r in results(tuned['tmp']).items()
+                       if r['name'] == 'KD' and r['seed'] == 0]
+    with open(done) as f:
+        assert json.load(f)['val_top1'] == cached['val_top1']
+
+
+def test_a_given_teacher_of_another_config_is_refused(tuned, tmp_path):
+    from tools.benchmarks.protocol import export_weights
+    (record, ) = glob.glob(osp.join(tuned['tmp'], 'work', 'fmnist-lowdata',
+                                    'teachers', '*', 'teacher.json'))
+    with open(record) as f:
+        checkpoint = json.load(f)['checkpoint']
+    other = str(tmp_path / 'other.pth')
+    export_weights(checkpoint, other,
+                   config='configs/quickstart/teacher_wrn-16-2_fmnist.py')
+    for path, expected in (
+            (other, "its meta.config is 'configs/quickstart/teacher_wrn-"
+             "16-2_fmnist.py', not the protocol's teacher 'configs/"
+             "fmnist_lowdata/teacher_wrn-16-2_1xb128_fmnist-lowdata.py'"),
+            (str(tmp_path / 'missing.pth'), 'no such file')):
+        proc = run(functools.partial(run_inprocess, check=False),
+                   tuned['tmp'], '--methods', 'KD', '--seeds', 0,
+                   '--no-test', '--work-dir', str(tmp_path / 'work'),
+                   '--teacher-ckpt', path)
+        assert proc.returncode == 1 and f'--teacher-ckpt {path}: ' \
+            f'{expected}' in proc.stderr
+    assert not glob.glob(str(tmp_path / 'work' / 'fmnist-lowdata' / 'kd-*'))
