@@ -18,7 +18,7 @@ trained, and the test set is not read::
 
     python tools/analysis/vrm_relations.py --seeds 0 1 2 \\
         [--rows KD@2B "VRM+KD: inter-sample graph" VRM+KD] \\
-        [--work-dir work_dirs/benchmark/fmnist-lowdata]
+        [--work-dir work_dirs/benchmark/fmnist-lowdata] [--teacher-ckpt PATH]
 """
 import argparse
 import json
@@ -60,6 +60,11 @@ def parse_args(argv=None):
         '--work-dir',
         default=osp.join(REPO, 'work_dirs', 'benchmark', 'fmnist-lowdata'),
         help='the protocol\'s folder, with the finished runs')
+    parser.add_argument(
+        '--teacher-ckpt',
+        help='the main teacher the runs were given (benchmark.py '
+        '--teacher-ckpt), e.g. checkpoints/fmnist/wrn-16-2_fmnist-lowdata'
+        '.pth; default the protocol\'s cached one')
     parser.add_argument('--out', help='Markdown file (default: in --work-dir)')
     return parser.parse_args(argv)
 
@@ -146,7 +151,8 @@ def table(measured, rows):
 def main(argv=None):
     args = parse_args(argv)
     bench = protocol.Protocol(args.work_dir, args.data_root,
-                              val_size=args.val_size)
+                              val_size=args.val_size,
+                              teacher_ckpt=args.teacher_ckpt)
     arms = protocol.arms_named(args.rows)
     teachers = {key: bench.teacher(key, train=False)
                 for key in {a.teacher for a in arms}}
