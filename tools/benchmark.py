@@ -15,6 +15,12 @@ once per final configuration, paired statistics over seeds::
     python tools/benchmark.py --protocol fmnist-lowdata [--seeds 0 1 2] \\
         [--methods KD VRM ...] [--no-test]   # --no-test: tuning, val only
 
+``--teacher-ckpt checkpoints/fmnist/wrn-16-2_fmnist-lowdata.pth`` gives the
+main teacher (the quick start's committed copy of the protocol's) instead
+of training it; its students' runs are filed under its sha256. CPU training
+is deterministic per machine, not across machines: compare runs made on
+one machine (docs/results.md).
+
 The smoke-test budget (default) runs the configs of configs/quickstart/,
 with a teacher trained once per budget (seed 0)::
 
