@@ -46,12 +46,18 @@ def results(tmp):
     return out
 
 
+def found_machine():
+    from tools.benchmarks.protocol import machine
+    return dict(machine(), threads=1)  # the protocol's runs: one thread
+
+
 def test_tuning_uses_the_validation_split_only(tuned):
     found = results(tuned['tmp'])
     assert len(found) == len(METHODS) * 2
     for result in found.values():
         assert result['val_top1'] is not None
         assert result['test_top1'] is None  # the test set is not touched
+        assert result['machine'] == found_machine()
     refilled = [r for r in found.values() if r['name'] == 'REFILLED']
     assert all(r['stage_epochs'] == [1, 1] for r in refilled)
     (teacher, ) = glob.glob(osp.join(tuned['tmp'], 'work', 'fmnist-lowdata',
@@ -63,6 +69,7 @@ def test_tuning_uses_the_validation_split_only(tuned):
                                     'validation-*.md'))
     text = open(report).read()
     assert 'val top-1' in text and 'test top-1' not in text
+    assert f'Trained on: {found_machine()["cpu"]}, torch ' in text
     assert 'vs student alone [95% CI]' in text and 'vs KD [95% CI]' in text
 
 

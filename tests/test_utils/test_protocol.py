@@ -232,3 +232,28 @@ def test_teacher_key_is_the_resolved_config(tmp_path, monkeypatch):
                     key(pair='resnet18_mobileone')):
         assert changed != plain
     assert key(pair='wrn16-2_vit') == plain  # the same teacher
+
+
+def test_the_report_names_the_machines_of_its_runs(tmp_path):
+    """CPU training is deterministic per machine only: a table whose runs
+    come from two machines says so, since its seeds do not pair."""
+    runner = protocol.Protocol(str(tmp_path), str(tmp_path), seeds=[0])
+    here = protocol.machine()
+    assert here['torch'] and here['cpu'] and here['threads'] >= 1
+    other = dict(here, cpu='Some Other CPU')
+
+    def run(top1, where):
+        return {0: dict(val_top1=top1, test_top1=top1, seconds=1.0,
+                        stage_epochs=[8], machine=where)}
+
+    one = runner.report({}, {'student alone': run(80.0, here),
+                             'KD': run(82.0, here)})
+    assert f'Trained on: {here["cpu"]}, torch {here["torch"]}.' in one
+    two = runner.report({}, {'student alone': run(80.0, here),
+                             'KD': run(82.0, other)})
+    assert 'Some Other CPU' in two and here['cpu'] in two
+    assert 'runs of different machines do not pair' in two
+    # Records made before runs named their machine report as before.
+    old = runner.report({}, {'KD': {0: dict(val_top1=1.0, test_top1=1.0,
+                                            seconds=1.0)}})
+    assert 'Trained on' not in old

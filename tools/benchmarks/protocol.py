@@ -227,6 +227,34 @@ def with_ablations(arms):
     return arms_named(names)
 
 
+def machine():
+    """What a run was trained on: the CPU (its model and whether it has
+    AVX-512, which choose the kernels) and torch. CPU training is
+    deterministic per machine, not across machines (the same seed gave the
+    student alone 79.87 and 79.93 on two AMD EPYC machines:
+    docs/results.md), so paired differences are taken between runs of one
+    machine."""
+    import platform
+
+    import torch
+    info = {}
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    cpu = info.get('model name') or platform.processor() or \
+        platform.machine()
+    if 'cpu family' in info:
+        cpu += f' (family {info["cpu family"]}, model {info.get("model")}' \
+            + (', AVX-512' if 'avx512f' in info.get('flags', '').split()
+               else '') + ')'
+    return dict(cpu=cpu, torch=torch.__version__,
+                threads=torch.get_num_threads())
+
+
 def slug(name):
     return re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
 
@@ -633,7 +661,7 @@ class Protocol:
             result = StagedRun(arm.name, configs, work_dir,
                                progress=self.bar).train(
                                    resume=True, validate=True, test=self.test)
-            result.update(seed=seed, stage_epochs=stages)
+            result.update(seed=seed, stage_epochs=stages, machine=machine())
             how = 'trained'
         with open(done + '.tmp', 'w') as f:
             json.dump(result, f, indent=1)
@@ -769,6 +797,15 @@ class Protocol:
                          (', given by --teacher-ckpt' if info.get('given')
                           else '') + f'): {accuracy or "accuracy unknown"}, '
                          f'sha256 {info["sha256"][:16]}.')
+        machines = sorted({
+            f'{m["cpu"]}, torch {m["torch"]}'
+            for runs in results.values() for r in runs.values()
+            for m in [r.get('machine')] if m})
+        if machines:
+            lines.append('Trained on: ' + '; '.join(machines) + (
+                ' (runs of different machines do not pair: CPU training is '
+                'deterministic per machine only).' if len(machines) > 1
+                else '.'))
         for task, title in (('main', 'All ten classes'),
                             ('cross', 'Cross-task: teacher of classes 0-4, '
                              'students of ' + task_name(
