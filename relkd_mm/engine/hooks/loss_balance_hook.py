@@ -45,7 +45,7 @@ class LossBalanceHook(DistillDiagnosticsHook):
     the labels' pull: its ``loss_weight`` is too small to matter. The
     relkd_mm presets stay within both on Fashion-MNIST (docs/tuning.md) but
     one: the fmnist-lowdata VRM+KD's VRM weight 16, chosen on validation,
-    leads the CE by about 8x, and its config raises ``high`` to 12.
+    leads the CE by 7-9x, and its config raises ``high`` to 12.
 
     A term that a :class:`DistillWarmupHook` is still ramping is not
     judged (its weight is not yet the configured one). A loss whose term is
